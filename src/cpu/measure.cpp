@@ -1,0 +1,237 @@
+#include "cpu/measure.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "cpu/components.hpp"
+#include "cpu/morphology.hpp"
+#include "features/shape.hpp"
+
+namespace hemolens::cpu {
+
+using features::ImageAccumulators;
+using features::ShapeAccumulator;
+
+Box mask_box(const Plane8& mask) {
+  Box b{mask.width, mask.height, -1, -1};
+  for (int y = 0; y < mask.height; ++y) {
+    const std::uint8_t* row = &mask.data[std::size_t(y) * mask.width];
+    const std::uint8_t* end = row + mask.width;
+    const std::uint8_t* first = std::find_if(row, end, [](std::uint8_t v) { return v != 0; });
+    if (first == end) continue;
+    const std::uint8_t* last = std::find_if(std::make_reverse_iterator(end), std::make_reverse_iterator(first),
+                                            [](std::uint8_t v) { return v != 0; }).base() - 1;
+    b.x0 = std::min(b.x0, int(first - row));
+    b.x1 = std::max(b.x1, int(last - row));
+    b.y0 = std::min(b.y0, y);
+    b.y1 = y;
+  }
+  return b;
+}
+
+features::MaskMoments mask_moments(const Plane8& mask) { return mask_moments(mask, mask_box(mask)); }
+
+features::MaskMoments mask_moments(const Plane8& mask, const Box& box) {
+  features::MaskMoments m;
+  for (int y = box.y0; y <= box.y1; ++y) {
+    // Per-row sums first: x^p summed over a row, then weighted by y^q once.
+    std::int64_t n = 0, sx = 0, sx2 = 0, sx3 = 0;
+    for (int x = box.x0; x <= box.x1; ++x) {
+      if (!mask.at(y, x)) continue;
+      const std::int64_t xx = x;
+      ++n;
+      sx += xx;
+      sx2 += xx * xx;
+      sx3 += xx * xx * xx;
+    }
+    if (!n) continue;
+    const std::int64_t yy = y;
+    m.m00 += n;
+    m.m10 += sx;
+    m.m01 += n * yy;
+    m.m20 += sx2;
+    m.m11 += sx * yy;
+    m.m02 += n * yy * yy;
+    m.m30 += sx3;
+    m.m21 += sx2 * yy;
+    m.m12 += sx * yy * yy;
+    m.m03 += n * yy * yy * yy;
+  }
+  return m;
+}
+
+namespace {
+
+std::int64_t boundary_edges(const Plane8& mask, const Box& box) {
+  const int h = mask.height, w = mask.width;
+  std::int64_t edges = 0;
+  for (int y = box.y0; y <= box.y1; ++y)
+    for (int x = box.x0; x <= box.x1; ++x) {
+      if (!mask.at(y, x)) continue;
+      edges += (x == 0 || !mask.at(y, x - 1)) + (x == w - 1 || !mask.at(y, x + 1)) + (y == 0 || !mask.at(y - 1, x)) +
+               (y == h - 1 || !mask.at(y + 1, x));
+    }
+  return edges;
+}
+
+}  // namespace
+
+void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
+  out = ShapeAccumulator{};
+  const Box box = mask_box(mask);
+  if (box.empty()) return;
+  out.moments = mask_moments(mask, box);
+  out.edges = boundary_edges(mask, box);
+  out.min_x = box.x0;
+  out.max_x = box.x1;
+  out.min_y = box.y0;
+  out.max_y = box.y1;
+
+  // Components and rows of the bounding box only.
+  const int rows = box.height(), cols = box.width();
+  Plane8 crop(rows, cols);
+  for (int r = 0; r < rows; ++r)
+    std::copy_n(&mask.data[std::size_t(box.y0 + r) * mask.width + box.x0], cols, &crop.data[std::size_t(r) * cols]);
+  Plane32 labels;
+  const auto stats = label_components(crop, 8, labels);
+  out.components = int(stats.size()) - 1;
+  for (std::size_t l = 1; l < stats.size(); ++l)
+    if (stats[l].area * 20 >= out.moments.m00) ++out.lobes;  // at least 5 % of the area
+
+  std::vector<int> row_min(std::size_t(rows), std::numeric_limits<int>::max()), row_max(std::size_t(rows), -1);
+  for (int r = 0; r < rows; ++r)
+    for (int x = 0; x < cols; ++x)
+      if (crop.data[std::size_t(r) * cols + x]) {
+        row_min[std::size_t(r)] = std::min(row_min[std::size_t(r)], box.x0 + x);
+        row_max[std::size_t(r)] = box.x0 + x;
+      }
+  std::vector<features::HullPoint> points(2 * std::size_t(rows + 1)), hull(4 * std::size_t(rows + 1) + 1);
+  out.hull_area2 = features::hull_area2_from_rows(row_min.data(), row_max.data(), rows, box.y0, points.data(), hull.data());
+}
+
+void accumulate_glcm(const Plane8& grey, const Plane8& region, int d, int levels, std::uint32_t* counts) {
+  const int h = grey.height, w = grey.width;
+  const int offsets[4][2] = {{d, 0}, {d, d}, {0, d}, {-d, d}};  // (dx, dy): 0, 45, 90, 135 degrees
+  const Box box = mask_box(region);
+  for (int y = box.y0; y <= box.y1; ++y)
+    for (int x = box.x0; x <= box.x1; ++x) {
+      if (!region.at(y, x)) continue;
+      const int i = grey.at(y, x);
+      for (const auto& o : offsets) {
+        const int xx = x + o[0], yy = y + o[1];
+        if (xx < 0 || xx >= w || yy >= h || !region.at(yy, xx)) continue;
+        const int j = grey.at(yy, xx);
+        ++counts[i * levels + j];
+        ++counts[j * levels + i];
+      }
+    }
+}
+
+void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bins) {
+  // Neighbours in circular order, starting east, counter-clockwise.
+  const int dx[8] = {1, 1, 0, -1, -1, -1, 0, 1}, dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
+  const Box box = mask_box(region);
+  for (int y = std::max(box.y0, 1); y <= std::min(box.y1, grey.height - 2); ++y)
+    for (int x = std::max(box.x0, 1); x <= std::min(box.x1, grey.width - 2); ++x) {
+      if (!region.at(y, x)) continue;
+      const int c = grey.at(y, x);
+      unsigned pattern = 0;
+      for (int k = 0; k < 8; ++k) pattern |= unsigned(grey.at(y + dy[k], x + dx[k]) >= c) << k;
+      ++bins[features::lbp_riu2(pattern)];
+    }
+}
+
+namespace {
+
+void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
+  for (std::size_t i = 0; i < seg.cell.size(); ++i) {
+    const bool in[features::kRegions] = {seg.cell.data[i] != 0, seg.nucleus.data[i] != 0,
+                                         seg.cell.data[i] && !seg.nucleus.data[i], seg.background.data[i] != 0};
+    if (!in[0] && !in[3]) continue;
+    const std::uint8_t r = seg.rgb.r.data[i], g = seg.rgb.g.data[i], b = seg.rgb.b.data[i];
+    std::uint8_t hh, ss, vv;
+    rgb_to_hsv(r, g, b, hh, ss, vv);
+    const std::uint8_t v[features::kChannels] = {r, g, b, hh, ss, vv};
+    for (int k = 0; k < features::kRegions; ++k) {
+      if (!in[k]) continue;
+      for (int c = 0; c < features::kChannels; ++c) ++acc.hist[k][c][v[c]];
+    }
+  }
+}
+
+// Sums of grey closings of the cell's neighbourhood with squares of side 1, 3, 5, 7, 9:
+// granules darker than their surroundings and smaller than the square are filled in.
+void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAccumulators& acc) {
+  if (cell.moments.m00 == 0) return;
+  const int margin = features::kGranularitySizes;
+  const int x0 = std::max(cell.min_x - margin, 0), x1 = std::min(cell.max_x + margin, seg.cell.width - 1);
+  const int y0 = std::max(cell.min_y - margin, 0), y1 = std::min(cell.max_y + margin, seg.cell.height - 1);
+  Plane8 crop(y1 - y0 + 1, x1 - x0 + 1), mask(y1 - y0 + 1, x1 - x0 + 1);
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      crop.at(y - y0, x - x0) = seg.rgb.g.at(y, x);
+      mask.at(y - y0, x - x0) = seg.cell.at(y, x);
+    }
+  auto masked_sum = [&](const Plane8& p) {
+    std::int64_t s = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) s += mask.data[i] ? p.data[i] : 0;
+    return s;
+  };
+  acc.closing_sum[0] = masked_sum(crop);
+  Plane8 dilated = crop, tmp;
+  for (int r = 1; r <= features::kGranularitySizes; ++r) {
+    grey_dilate3(dilated, tmp);
+    dilated = tmp;
+    Plane8 closed = dilated;
+    for (int k = 0; k < r; ++k) {
+      grey_erode3(closed, tmp);
+      closed = tmp;
+    }
+    acc.closing_sum[r] = masked_sum(closed);
+  }
+}
+
+void laplacian(const Segmentation& seg, ImageAccumulators& acc) {
+  const Plane8& g = seg.rgb.g;
+  for (int y = 1; y + 1 < g.height; ++y)
+    for (int x = 1; x + 1 < g.width; ++x) {
+      const std::int64_t l = 4 * g.at(y, x) - g.at(y - 1, x) - g.at(y + 1, x) - g.at(y, x - 1) - g.at(y, x + 1);
+      for (int k = 0; k < 2; ++k) {
+        if (k == 1 && !seg.cell.at(y, x)) continue;
+        acc.laplacian_sum[k] += l;
+        acc.laplacian_sq[k] += l * l;
+        ++acc.laplacian_n[k];
+      }
+    }
+}
+
+}  // namespace
+
+void measure(const Segmentation& seg, ImageAccumulators& acc) {
+  acc = ImageAccumulators{};
+  acc.height = seg.cell.height;
+  acc.width = seg.cell.width;
+  for (int c = 0; c < 3; ++c) acc.background_rgb[c] = seg.rgb.background[std::size_t(c)];
+  acc.stain_threshold = seg.stain_threshold;
+  acc.green_threshold = seg.green_threshold;
+  acc.other_nucleated = seg.other_nucleated;
+  acc.flags = seg.flags;
+
+  colour_histograms(seg, acc);
+  measure_shape(seg.cell, acc.shape[features::kCell]);
+  measure_shape(seg.nucleus, acc.shape[features::kNucleus]);
+
+  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width);
+  for (std::size_t i = 0; i < levels.size(); ++i) levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
+  const Plane8* texture_regions[features::kTextureRegions] = {&seg.cell, &seg.nucleus};
+  for (int r = 0; r < features::kTextureRegions; ++r) {
+    for (int d = 0; d < features::kGlcmDistances; ++d)
+      accumulate_glcm(levels, *texture_regions[r], features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);
+    accumulate_lbp(seg.rgb.g, *texture_regions[r], acc.lbp[r]);
+  }
+  granularity(seg, acc.shape[features::kCell], acc);
+  laplacian(seg, acc);
+}
+
+}  // namespace hemolens::cpu

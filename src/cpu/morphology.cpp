@@ -1,0 +1,99 @@
+#include "cpu/morphology.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hemolens::cpu {
+
+std::vector<int> ellipse_half_widths(int radius) {
+  std::vector<int> half(std::size_t(2 * radius + 1));
+  const double inv_r2 = radius ? 1.0 / (double(radius) * radius) : 0.0;
+  for (int dy = -radius; dy <= radius; ++dy)
+    half[std::size_t(dy + radius)] = int(std::lrint(radius * std::sqrt((radius * radius - dy * dy) * inv_r2)));
+  return half;
+}
+
+namespace {
+
+// For each pixel, its distance along the row to the nearest zero (the pixel itself counts
+// 0 when it is zero), saturated at 255; beyond the row's ends there are no zeros, as
+// OpenCV's erosion border sees ones. A centred segment of half-width a is all ones
+// exactly when this distance exceeds a.
+void run_distance(const std::uint8_t* row, int w, bool invert, std::uint8_t* dist) {
+  int d = 255;
+  for (int x = 0; x < w; ++x) {
+    const bool one = (row[x] != 0) != invert;
+    d = one ? std::min(d + 1, 255) : 0;
+    dist[x] = std::uint8_t(d);
+  }
+  d = 255;
+  for (int x = w - 1; x >= 0; --x) {
+    d = dist[x] == 0 ? 0 : std::min(d + 1, 255);
+    dist[x] = std::uint8_t(std::min<int>(dist[x], d));
+  }
+}
+
+// Erosion of the mask (or of its complement, for dilation by duality: dilate(m) =
+// not erode(not m), and the complement's border of ones is dilation's border of zeros).
+// Row by row, so the inner loop is a byte compare the compiler vectorises.
+void erode_rows(const Plane8& in, Plane8& out, int radius, bool invert) {
+  const int h = in.height, w = in.width;
+  const std::vector<int> half = ellipse_half_widths(radius);
+  Plane8 dist(h, w);
+  for (int y = 0; y < h; ++y) run_distance(&in.data[std::size_t(y) * w], w, invert, &dist.data[std::size_t(y) * w]);
+  out = Plane8(h, w);
+  for (int y = 0; y < h; ++y) {
+    std::uint8_t* o = &out.data[std::size_t(y) * w];
+    std::fill_n(o, w, std::uint8_t(1));
+    for (int dy = -radius; dy <= radius; ++dy) {
+      const int yy = y + dy;
+      if (yy < 0 || yy >= h) continue;
+      const std::uint8_t a = std::uint8_t(half[std::size_t(dy + radius)]);
+      const std::uint8_t* d = &dist.data[std::size_t(yy) * w];
+      for (int x = 0; x < w; ++x) o[x] &= std::uint8_t(d[x] > a);
+    }
+    if (invert)
+      for (int x = 0; x < w; ++x) o[x] ^= 1;
+  }
+}
+
+}  // namespace
+
+void erode(const Plane8& in, Plane8& out, int radius) { erode_rows(in, out, radius, false); }
+void dilate(const Plane8& in, Plane8& out, int radius) { erode_rows(in, out, radius, true); }
+
+void open(const Plane8& in, Plane8& out, int radius) {
+  Plane8 tmp;
+  erode(in, tmp, radius);
+  dilate(tmp, out, radius);
+}
+
+void close(const Plane8& in, Plane8& out, int radius) {
+  Plane8 tmp;
+  dilate(in, tmp, radius);
+  erode(tmp, out, radius);
+}
+
+namespace {
+template <class Pick>
+void grey3(const Plane8& in, Plane8& out, Pick pick) {
+  const int h = in.height, w = in.width;
+  Plane8 tmp(h, w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      tmp.at(y, x) = pick(pick(in.at(y, std::max(x - 1, 0)), in.at(y, x)), in.at(y, std::min(x + 1, w - 1)));
+  out = Plane8(h, w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      out.at(y, x) = pick(pick(tmp.at(std::max(y - 1, 0), x), tmp.at(y, x)), tmp.at(std::min(y + 1, h - 1), x));
+}
+}  // namespace
+
+void grey_dilate3(const Plane8& in, Plane8& out) {
+  grey3(in, out, [](std::uint8_t a, std::uint8_t b) { return std::max(a, b); });
+}
+void grey_erode3(const Plane8& in, Plane8& out) {
+  grey3(in, out, [](std::uint8_t a, std::uint8_t b) { return std::min(a, b); });
+}
+
+}  // namespace hemolens::cpu

@@ -1,0 +1,26 @@
+// Binary and grey morphology of the CPU reference backend.
+//
+// Binary masks hold 0 or 1. The structuring element is OpenCV's MORPH_ELLIPSE of size
+// (2r+1)x(2r+1); outside the image, erosion sees ones and dilation zeros, as OpenCV's
+// default border does, so results match cv::erode / cv::dilate exactly.
+#pragma once
+#include <vector>
+
+#include "hemolens/image.hpp"
+
+namespace hemolens::cpu {
+
+// Half-width of the ellipse's row at offset dy (|dy| <= r), as cv::getStructuringElement.
+std::vector<int> ellipse_half_widths(int radius);
+
+void erode(const Plane8& in, Plane8& out, int radius);
+void dilate(const Plane8& in, Plane8& out, int radius);
+void open(const Plane8& in, Plane8& out, int radius);   // erode then dilate
+void close(const Plane8& in, Plane8& out, int radius);  // dilate then erode
+
+// Grey-level 3x3 square max / min (borders replicated; the closing of size 2r+1 is r
+// dilations followed by r erosions).
+void grey_dilate3(const Plane8& in, Plane8& out);
+void grey_erode3(const Plane8& in, Plane8& out);
+
+}  // namespace hemolens::cpu

@@ -1,0 +1,50 @@
+#include "support.hpp"
+
+#include <unistd.h>
+
+namespace hemolens::test {
+
+std::filesystem::path source_dir() { return HEMOLENS_SOURCE_DIR; }
+std::filesystem::path sample_dir() { return source_dir() / "data" / "sample"; }
+std::filesystem::path hemolens_binary() { return HEMOLENS_BINARY; }
+
+TempDir::TempDir(const std::string& tag) {
+  static int counter = 0;
+  path = std::filesystem::temp_directory_path() /
+         ("hemolens-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+cv::Mat to_mat(const Plane8& p) {
+  cv::Mat m(p.height, p.width, CV_8UC1);
+  std::copy(p.data.begin(), p.data.end(), m.data);
+  return m;
+}
+
+Plane8 from_mat(const cv::Mat& m) {
+  Plane8 p(m.rows, m.cols);
+  for (int y = 0; y < m.rows; ++y)
+    for (int x = 0; x < m.cols; ++x) p.at(y, x) = m.at<std::uint8_t>(y, x);
+  return p;
+}
+
+Plane8 random_plane(int h, int w, std::mt19937& rng) {
+  Plane8 p(h, w);
+  std::uniform_int_distribution<int> d(0, 255);
+  for (auto& v : p.data) v = std::uint8_t(d(rng));
+  return p;
+}
+
+Plane8 random_mask(int h, int w, double density, std::mt19937& rng) {
+  Plane8 p(h, w);
+  std::bernoulli_distribution d(density);
+  for (auto& v : p.data) v = d(rng);
+  return p;
+}
+
+}  // namespace hemolens::test

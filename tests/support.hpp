@@ -1,0 +1,30 @@
+// Shared helpers for the tests: paths to the bundled sample, temporary directories, and
+// conversions between hemolens planes and OpenCV matrices (OpenCV is the oracle).
+#pragma once
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "hemolens/image.hpp"
+
+namespace hemolens::test {
+
+std::filesystem::path source_dir();
+std::filesystem::path sample_dir();  // data/sample (one folder per class)
+std::filesystem::path hemolens_binary();
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+};
+
+cv::Mat to_mat(const Plane8& p);
+Plane8 from_mat(const cv::Mat& m);  // CV_8UC1
+Plane8 random_plane(int h, int w, std::mt19937& rng);
+Plane8 random_mask(int h, int w, double density, std::mt19937& rng);
+
+}  // namespace hemolens::test

@@ -1,0 +1,69 @@
+// The hemolens executable as a user runs it: exit codes and what it prints.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+
+#include "hemolens/backend.hpp"
+#include "support.hpp"
+
+using namespace hemolens;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = test::hemolens_binary().string() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+TEST(Cli, ExtractThenInfoShowsCountsPerClass) {
+  test::TempDir dir("cli");
+  const std::string store = (dir.path / "s.h5").string();
+  const Result ex = run("extract " + test::sample_dir().string() + " -o " + store + " --backend cpu --threads 2");
+  ASSERT_EQ(ex.status, 0) << ex.output;
+  EXPECT_NE(ex.output.find("68 images done"), std::string::npos) << ex.output;
+  const Result info = run("info " + store);
+  ASSERT_EQ(info.status, 0) << info.output;
+  for (const char* cls : {"basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"})
+    EXPECT_NE(info.output.find(cls), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("68 images"), std::string::npos);
+}
+
+TEST(Cli, StrictFailsWhenAFileIsSkipped) {
+  test::TempDir dir("cli-strict");
+  std::filesystem::create_directories(dir.path / "data" / "x");
+  std::filesystem::copy_file(test::sample_dir() / "platelet" / "PLATELET_10233.jpg", dir.path / "data" / "x" / "a.jpg");
+  std::filesystem::copy_file(test::source_dir() / "tests" / "data" / "bad" / ".DS_169665.jpg", dir.path / "data" / "x" / ".DS_169665.jpg");
+  const std::string args = "extract " + (dir.path / "data").string() + " -o " + (dir.path / "o.h5").string() + " --backend cpu";
+  const Result lenient = run(args);
+  EXPECT_EQ(lenient.status, 0) << lenient.output;
+  EXPECT_NE(lenient.output.find(".DS_169665.jpg: not an image"), std::string::npos) << lenient.output;
+  EXPECT_EQ(run(args + " --strict").status, 2);
+}
+
+TEST(Cli, UnusableRequestsFailClearly) {
+  EXPECT_NE(run("extract /nonexistent -o /tmp/x.h5").status, 0);
+  EXPECT_NE(run("info /nonexistent.h5").status, 0);
+  EXPECT_NE(run("extract " + test::sample_dir().string() + " -o /tmp/x.h5 --shard 4/2").status, 0);
+  const CudaStatus cuda = cuda_status();
+  if (!(cuda.compiled && cuda.devices > 0)) {
+    const Result r = run("extract " + test::sample_dir().string() + " -o /tmp/hemolens-cli-cuda.h5 --backend cuda");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("--backend cuda"), std::string::npos) << r.output;
+  }
+  const Result help = run("extract --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.output.find("--shard"), std::string::npos);
+}

@@ -1,0 +1,119 @@
+// Oracle tests for the colour kernels (src/cpu/color.*):
+//   rgb_to_hsv over the whole RGB cube vs cv::cvtColor(COLOR_RGB2HSV): V identical, H and S
+//       within one step (H circular, mod 180); the test prints how many values differ;
+//   histogram vs cv::calcHist, threshold_above vs cv::threshold(THRESH_BINARY),
+//   stain_channel vs cv::subtract (saturating B - G).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <utility>
+
+#include <opencv2/imgproc.hpp>
+
+#include "cpu/color.hpp"
+#include "support.hpp"
+
+namespace hemolens::test {
+
+TEST(RgbToHsv, WithinOneOfOpenCvOverTheWholeCube) {
+  long h_diff = 0, s_diff = 0, v_diff = 0, total = 0, out_of_tolerance = 0;
+  int worst_h = 0, worst_s = 0;
+  cv::Mat rgb(256, 256, CV_8UC3), hsv;
+  for (int r = 0; r < 256; ++r) {
+    for (int g = 0; g < 256; ++g)
+      for (int b = 0; b < 256; ++b) rgb.at<cv::Vec3b>(g, b) = cv::Vec3b(std::uint8_t(r), std::uint8_t(g), std::uint8_t(b));
+    cv::cvtColor(rgb, hsv, cv::COLOR_RGB2HSV);
+    for (int g = 0; g < 256; ++g)
+      for (int b = 0; b < 256; ++b) {
+        std::uint8_t h, s, v;
+        cpu::rgb_to_hsv(std::uint8_t(r), std::uint8_t(g), std::uint8_t(b), h, s, v);
+        const cv::Vec3b want = hsv.at<cv::Vec3b>(g, b);
+        ++total;
+        ASSERT_LT(h, 180) << "H out of range for RGB " << r << "," << g << "," << b;
+        int dh = std::abs(int(h) - int(want[0]));
+        dh = std::min(dh, 180 - dh);
+        const int ds = std::abs(int(s) - int(want[1]));
+        h_diff += dh != 0;
+        s_diff += ds != 0;
+        v_diff += v != want[2];
+        worst_h = std::max(worst_h, dh);
+        worst_s = std::max(worst_s, ds);
+        if ((dh > 1 || ds > 1 || v != want[2]) && ++out_of_tolerance <= 20)  // report the first 20
+          ADD_FAILURE() << "RGB " << r << "," << g << "," << b << ": hemolens HSV " << int(h) << "," << int(s) << ","
+                        << int(v) << " vs OpenCV " << int(want[0]) << "," << int(want[1]) << "," << int(want[2]);
+      }
+  }
+  std::printf("[   info   ] rgb_to_hsv vs cv::cvtColor over %ld RGB values: H differs in %ld (max %d), S in %ld (max %d), V in %ld\n",
+              total, h_diff, worst_h, s_diff, worst_s, v_diff);
+  RecordProperty("h_differs", std::to_string(h_diff));
+  RecordProperty("s_differs", std::to_string(s_diff));
+  EXPECT_EQ(out_of_tolerance, 0);
+  EXPECT_EQ(v_diff, 0);
+  EXPECT_LE(worst_h, 1);
+  EXPECT_LE(worst_s, 1);
+}
+
+TEST(RgbToHsv, PrimariesAndGreys) {
+  struct Case {
+    std::uint8_t r, g, b, h, s, v;
+  };
+  // H in 2-degree steps: red 0, yellow 30, green 60, cyan 90, blue 120, magenta 150.
+  const Case cases[] = {{255, 0, 0, 0, 255, 255},     {255, 255, 0, 30, 255, 255}, {0, 255, 0, 60, 255, 255},
+                        {0, 255, 255, 90, 255, 255},  {0, 0, 255, 120, 255, 255},  {255, 0, 255, 150, 255, 255},
+                        {0, 0, 0, 0, 0, 0},           {128, 128, 128, 0, 0, 128},  {255, 255, 255, 0, 0, 255},
+                        {128, 0, 0, 0, 255, 128}};
+  for (const Case& c : cases) {
+    std::uint8_t h, s, v;
+    cpu::rgb_to_hsv(c.r, c.g, c.b, h, s, v);
+    EXPECT_EQ(int(h), int(c.h)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
+    EXPECT_EQ(int(s), int(c.s)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
+    EXPECT_EQ(int(v), int(c.v)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
+  }
+}
+
+TEST(ColorHistogram, MatchesCalcHistWithAndWithoutMask) {
+  std::mt19937 rng(17);
+  for (const auto& [h, w] : {std::pair{1, 1}, std::pair{7, 3}, std::pair{64, 80}}) {
+    const Plane8 p = random_plane(h, w, rng);
+    const Plane8 m = random_mask(h, w, 0.4, rng);
+    for (bool masked : {false, true}) {
+      std::uint32_t ours[256];
+      cpu::histogram(p, masked ? &m : nullptr, ours);
+      cv::Mat src = to_mat(p), mask = masked ? to_mat(m) : cv::Mat(), hist;
+      const int channels[] = {0}, sizes[] = {256};
+      const float range[] = {0, 256};
+      const float* ranges[] = {range};
+      cv::calcHist(&src, 1, channels, mask, hist, 1, sizes, ranges);
+      for (int i = 0; i < 256; ++i) ASSERT_EQ(double(ours[i]), double(hist.at<float>(i))) << "bin " << i << " masked " << masked;
+    }
+  }
+}
+
+TEST(ThresholdAbove, MatchesCvThreshold) {
+  std::mt19937 rng(18);
+  const Plane8 p = random_plane(33, 47, rng);
+  for (int t : {0, 1, 100, 254, 255}) {
+    const Plane8 ours = cpu::threshold_above(p, t);
+    cv::Mat theirs;
+    cv::threshold(to_mat(p), theirs, t, 1, cv::THRESH_BINARY);
+    EXPECT_EQ(ours.data, from_mat(theirs).data) << "t=" << t;
+  }
+}
+
+TEST(StainChannel, IsSaturatingBlueMinusGreen) {
+  std::mt19937 rng(19);
+  cpu::BalancedRgb rgb;
+  rgb.r = random_plane(20, 30, rng);
+  rgb.g = random_plane(20, 30, rng);
+  rgb.b = random_plane(20, 30, rng);
+  cv::Mat want;
+  cv::subtract(to_mat(rgb.b), to_mat(rgb.g), want);
+  EXPECT_EQ(cpu::stain_channel(rgb).data, from_mat(want).data);
+}
+
+}  // namespace hemolens::test
