@@ -52,6 +52,7 @@ void run(const ExtractArgs& a) {
 
 }  // namespace
 
+namespace {
 void add_extract_command(CLI::App& app) {
   auto args = std::make_shared<ExtractArgs>();
   CLI::App* cmd = app.add_subcommand("extract", "segment every image and write its features to an HDF5 store");
@@ -68,5 +69,8 @@ void add_extract_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", args->quiet, "no progress output");
   cmd->callback([args] { run(*args); });
 }
+
+const Registration kRegistration{10, add_extract_command};
+}  // namespace
 
 }  // namespace hemolens::cli

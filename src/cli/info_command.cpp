@@ -62,6 +62,7 @@ void print_text(const nlohmann::json& j) {
 
 }  // namespace
 
+namespace {
 void add_info_command(CLI::App& app) {
   struct Args {
     std::string store;
@@ -77,5 +78,8 @@ void add_info_command(CLI::App& app) {
     else print_text(j);
   });
 }
+
+const Registration kRegistration{30, add_info_command};
+}  // namespace
 
 }  // namespace hemolens::cli

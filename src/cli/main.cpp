@@ -14,10 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log more detail");
-  hemolens::cli::add_extract_command(app);
-  hemolens::cli::add_merge_command(app);
-  hemolens::cli::add_info_command(app);
-  hemolens::cli::add_schema_command(app);
+  hemolens::cli::add_registered_commands(app);
   spdlog::set_pattern("%^%l%$: %v");
   try {
     app.parse(argc, argv);

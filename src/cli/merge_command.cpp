@@ -6,6 +6,7 @@
 
 namespace hemolens::cli {
 
+namespace {
 void add_merge_command(CLI::App& app) {
   struct Args {
     std::string output;
@@ -23,5 +24,8 @@ void add_merge_command(CLI::App& app) {
     std::printf("merged %zu shards into %s\n", paths.size(), args->output.c_str());
   });
 }
+
+const Registration kRegistration{20, add_merge_command};
+}  // namespace
 
 }  // namespace hemolens::cli

@@ -5,6 +5,7 @@
 #include "cpu/components.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace hemolens::cpu {
@@ -13,6 +14,21 @@ namespace {
 struct Run {
   int y, x0, x1;  // inclusive
 };
+
+// First x >= from where (row[x] != 0) != set, or w. Masks are mostly long runs, so whole
+// 8-byte words are skipped: all zero, or (for set pixels) no zero byte in the word.
+int skip_while(const std::uint8_t* row, int x, int w, bool set) {
+  constexpr std::uint64_t kLow = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  while (x + 8 <= w) {
+    std::uint64_t word;
+    std::memcpy(&word, row + x, 8);
+    const bool all_same = set ? ((word - kLow) & ~word & kHigh) == 0 : word == 0;
+    if (!all_same) break;
+    x += 8;
+  }
+  while (x < w && (row[x] != 0) == set) ++x;
+  return x;
+}
 
 // Runs of pixels whose "set" state equals `value`, in raster order; row_begin[y] is the
 // first run of row y (size h + 1).
@@ -24,12 +40,10 @@ void find_runs(const Plane8& mask, bool value, std::vector<Run>& runs, std::vect
     row_begin[std::size_t(y)] = int(runs.size());
     const std::uint8_t* row = &mask.data[std::size_t(y) * w];
     for (int x = 0; x < w;) {
-      if ((row[x] != 0) != value) {
-        ++x;
-        continue;
-      }
+      x = skip_while(row, x, w, !value);
+      if (x >= w) break;
       const int x0 = x;
-      while (x < w && (row[x] != 0) == value) ++x;
+      x = skip_while(row, x, w, value);
       runs.push_back({y, x0, x - 1});
     }
   }

@@ -35,10 +35,11 @@ void gaussian(const Plane8& in, Plane8& out) {
     const std::uint8_t* src = &in.data[std::size_t(y) * w];
     for (int x = -r; x < w + r; ++x) padded[std::size_t(x + r)] = src[x >= 0 && x < w ? x : reflect101(x, w)];
     std::uint16_t* dst = &tmp.data[std::size_t(y) * w];
+    const std::uint8_t* p = padded.data();
     for (int x = 0; x < w; ++x) {
-      std::uint32_t acc = 0;
-      for (int i = 0; i < K; ++i) acc += padded[std::size_t(x + i)] * k[std::size_t(i)];
-      dst[x] = static_cast<std::uint16_t>(acc);  // at most 255 * 256: fits
+      std::uint16_t acc = 0;  // at most 255 * 256: fits
+      for (int i = 0; i < K; ++i) acc = std::uint16_t(acc + p[x + i] * std::uint16_t(k[std::size_t(i)]));
+      dst[x] = acc;
     }
   }
   out = Plane8(h, w);

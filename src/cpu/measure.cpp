@@ -111,27 +111,47 @@ void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
 }
 
 void accumulate_glcm(const Plane8& grey, const Plane8& region, int d, int levels, std::uint32_t* counts) {
-  const int h = grey.height, w = grey.width;
-  const int offsets[4][2] = {{d, 0}, {d, d}, {0, d}, {-d, d}};  // (dx, dy): 0, 45, 90, 135 degrees
-  const Box box = mask_box(region);
-  for (int y = box.y0; y <= box.y1; ++y)
-    for (int x = box.x0; x <= box.x1; ++x) {
-      if (!region.at(y, x)) continue;
-      const int i = grey.at(y, x);
-      for (const auto& o : offsets) {
-        const int xx = x + o[0], yy = y + o[1];
-        if (xx < 0 || xx >= w || yy >= h || !region.at(yy, xx)) continue;
-        const int j = grey.at(yy, xx);
-        ++counts[i * levels + j];
-        ++counts[j * levels + i];
+  accumulate_glcm(grey, region, mask_box(region), d, levels, counts);
+}
+
+void accumulate_glcm(const Plane8& grey, const Plane8& region, const Box& box, int d, int levels, std::uint32_t* counts) {
+  if (box.empty()) return;
+  // The box's grey levels with 0xFF outside the region, padded by d on the sides and below:
+  // a pair is in the region exactly when both codes differ from 0xFF, with no bounds tests.
+  constexpr std::uint8_t kOut = 0xFF;
+  const int bw = box.width(), bh = box.height(), pw = bw + 2 * d;
+  std::vector<std::uint8_t> code(std::size_t(pw) * std::size_t(bh + d), kOut);
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      if (region.at(box.y0 + y, box.x0 + x)) code[std::size_t(y) * pw + std::size_t(x + d)] = grey.at(box.y0 + y, box.x0 + x);
+  // Offsets (d,0), (d,d), (0,d), (-d,d): 0, 45, 90, 135 degrees. One direction is counted,
+  // then the matrix is symmetrised.
+  const std::ptrdiff_t offsets[4] = {d, std::ptrdiff_t(d) * pw + d, std::ptrdiff_t(d) * pw, std::ptrdiff_t(d) * pw - d};
+  std::vector<std::uint32_t> one_way(std::size_t(levels) * std::size_t(levels), 0);
+  for (int y = 0; y < bh; ++y) {
+    const std::uint8_t* row = &code[std::size_t(y) * pw + std::size_t(d)];
+    for (int x = 0; x < bw; ++x) {
+      const std::uint8_t i = row[x];
+      if (i == kOut) continue;
+      std::uint32_t* counts_i = &one_way[std::size_t(i) * std::size_t(levels)];
+      for (const std::ptrdiff_t o : offsets) {
+        const std::uint8_t j = row[x + o];
+        if (j != kOut) ++counts_i[j];
       }
     }
+  }
+  for (int i = 0; i < levels; ++i)
+    for (int j = 0; j < levels; ++j)
+      counts[i * levels + j] += one_way[std::size_t(i) * levels + j] + one_way[std::size_t(j) * levels + i];
 }
 
 void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bins) {
+  accumulate_lbp(grey, region, mask_box(region), bins);
+}
+
+void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, std::uint32_t* bins) {
   // Neighbours in circular order, starting east, counter-clockwise.
   const int dx[8] = {1, 1, 0, -1, -1, -1, 0, 1}, dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
-  const Box box = mask_box(region);
   for (int y = std::max(box.y0, 1); y <= std::min(box.y1, grey.height - 2); ++y)
     for (int x = std::max(box.x0, 1); x <= std::min(box.x1, grey.width - 2); ++x) {
       if (!region.at(y, x)) continue;
@@ -144,20 +164,26 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bin
 
 namespace {
 
+// The background (most of the image) is sampled on even rows and columns: its colour is
+// uniform, and a quarter of the pixels estimates it as well at a quarter of the cost.
 void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
-  for (std::size_t i = 0; i < seg.cell.size(); ++i) {
-    const bool in[features::kRegions] = {seg.cell.data[i] != 0, seg.nucleus.data[i] != 0,
-                                         seg.cell.data[i] && !seg.nucleus.data[i], seg.background.data[i] != 0};
-    if (!in[0] && !in[3]) continue;
-    const std::uint8_t r = seg.rgb.r.data[i], g = seg.rgb.g.data[i], b = seg.rgb.b.data[i];
-    std::uint8_t hh, ss, vv;
-    rgb_to_hsv(r, g, b, hh, ss, vv);
-    const std::uint8_t v[features::kChannels] = {r, g, b, hh, ss, vv};
-    for (int k = 0; k < features::kRegions; ++k) {
-      if (!in[k]) continue;
-      for (int c = 0; c < features::kChannels; ++c) ++acc.hist[k][c][v[c]];
+  const int h = seg.cell.height, w = seg.cell.width;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const std::size_t i = std::size_t(y) * std::size_t(w) + std::size_t(x);
+      const bool cell = seg.cell.data[i] != 0, nucleus = seg.nucleus.data[i] != 0;
+      const bool background = seg.background.data[i] && ((x | y) & 1) == 0;
+      if (!cell && !background) continue;
+      const bool in[features::kRegions] = {cell, nucleus, cell && !nucleus, background};
+      const std::uint8_t r = seg.rgb.r.data[i], g = seg.rgb.g.data[i], b = seg.rgb.b.data[i];
+      std::uint8_t hh, ss, vv;
+      rgb_to_hsv(r, g, b, hh, ss, vv);
+      const std::uint8_t v[features::kChannels] = {r, g, b, hh, ss, vv};
+      for (int k = 0; k < features::kRegions; ++k) {
+        if (!in[k]) continue;
+        for (int c = 0; c < features::kChannels; ++c) ++acc.hist[k][c][v[c]];
+      }
     }
-  }
 }
 
 // Sums of grey closings of the cell's neighbourhood with squares of side 1, 3, 5, 7, 9:
@@ -226,9 +252,11 @@ void measure(const Segmentation& seg, ImageAccumulators& acc) {
   for (std::size_t i = 0; i < levels.size(); ++i) levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
   const Plane8* texture_regions[features::kTextureRegions] = {&seg.cell, &seg.nucleus};
   for (int r = 0; r < features::kTextureRegions; ++r) {
+    const features::ShapeAccumulator& s = acc.shape[r];  // cell and nucleus, as the texture regions
+    const Box box{s.min_x, s.min_y, s.max_x, s.max_y};
     for (int d = 0; d < features::kGlcmDistances; ++d)
-      accumulate_glcm(levels, *texture_regions[r], features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);
-    accumulate_lbp(seg.rgb.g, *texture_regions[r], acc.lbp[r]);
+      accumulate_glcm(levels, *texture_regions[r], box, features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);
+    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, acc.lbp[r]);
   }
   granularity(seg, acc.shape[features::kCell], acc);
   laplacian(seg, acc);

@@ -29,10 +29,12 @@ void measure_shape(const Plane8& mask, features::ShapeAccumulator& out);
 // `levels`) for pixel pairs at offsets (d,0), (d,d), (0,d), (-d,d), both inside `region`;
 // each pair adds (i,j) and (j,i). counts: levels x levels, added to (not cleared).
 void accumulate_glcm(const Plane8& grey, const Plane8& region, int distance, int levels, std::uint32_t* counts);
+void accumulate_glcm(const Plane8& grey, const Plane8& region, const Box& box, int distance, int levels, std::uint32_t* counts);
 
 // Uniform rotation-invariant LBP (P=8, R=1) histogram of `grey` over `region`, pixels one
 // away from the border only. bins: 10, added to.
 void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bins);
+void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, std::uint32_t* bins);  // box: region's bounding box
 
 // Everything for one segmented image.
 void measure(const Segmentation& seg, features::ImageAccumulators& acc);

@@ -20,16 +20,21 @@ namespace {
 // OpenCV's erosion border sees ones. A centred segment of half-width a is all ones
 // exactly when this distance exceeds a.
 void run_distance(const std::uint8_t* row, int w, bool invert, std::uint8_t* dist) {
-  int d = 255;
-  for (int x = 0; x < w; ++x) {
-    const bool one = (row[x] != 0) != invert;
-    d = one ? std::min(d + 1, 255) : 0;
-    dist[x] = std::uint8_t(d);
-  }
-  d = 255;
-  for (int x = w - 1; x >= 0; --x) {
-    d = dist[x] == 0 ? 0 : std::min(d + 1, 255);
-    dist[x] = std::uint8_t(std::min<int>(dist[x], d));
+  int x = 0;
+  while (x < w) {
+    if ((row[x] != 0) == invert) {  // a zero of the (possibly complemented) mask
+      dist[x++] = 0;
+      continue;
+    }
+    const int x0 = x;
+    while (x < w && (row[x] != 0) != invert) ++x;
+    // Run [x0, x); a side that reaches the border has no zero: 255.
+    const int left0 = x0 == 0 ? 255 : 1, right0 = x == w ? 255 : 1;
+    for (int k = x0; k < x; ++k) {
+      const int left = std::min(255, left0 == 255 ? 255 : k - x0 + 1);
+      const int right = std::min(255, right0 == 255 ? 255 : x - k);
+      dist[k] = std::uint8_t(std::min(left, right));
+    }
   }
 }
 
@@ -75,17 +80,31 @@ void close(const Plane8& in, Plane8& out, int radius) {
 }
 
 namespace {
+// 3x3 square max or min: a horizontal pass then a vertical one, borders replicated. The
+// inner loops are element-wise over whole rows, which the compiler vectorises.
 template <class Pick>
 void grey3(const Plane8& in, Plane8& out, Pick pick) {
   const int h = in.height, w = in.width;
   Plane8 tmp(h, w);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      tmp.at(y, x) = pick(pick(in.at(y, std::max(x - 1, 0)), in.at(y, x)), in.at(y, std::min(x + 1, w - 1)));
+  for (int y = 0; y < h; ++y) {
+    const std::uint8_t* s = &in.data[std::size_t(y) * w];
+    std::uint8_t* t = &tmp.data[std::size_t(y) * w];
+    if (w == 1) {
+      t[0] = s[0];
+      continue;
+    }
+    t[0] = pick(s[0], s[1]);
+    for (int x = 1; x + 1 < w; ++x) t[x] = pick(pick(s[x - 1], s[x]), s[x + 1]);
+    t[w - 1] = pick(s[w - 2], s[w - 1]);
+  }
   out = Plane8(h, w);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      out.at(y, x) = pick(pick(tmp.at(std::max(y - 1, 0), x), tmp.at(y, x)), tmp.at(std::min(y + 1, h - 1), x));
+  for (int y = 0; y < h; ++y) {
+    const std::uint8_t* a = &tmp.data[std::size_t(std::max(y - 1, 0)) * w];
+    const std::uint8_t* b = &tmp.data[std::size_t(y) * w];
+    const std::uint8_t* c = &tmp.data[std::size_t(std::min(y + 1, h - 1)) * w];
+    std::uint8_t* o = &out.data[std::size_t(y) * w];
+    for (int x = 0; x < w; ++x) o[x] = pick(pick(a[x], b[x]), c[x]);
+  }
 }
 }  // namespace
 

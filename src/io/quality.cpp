@@ -15,7 +15,10 @@ const std::vector<QualityFlagInfo>& quality_flag_infos() {
 std::string describe_flags(std::uint32_t flags) {
   std::string s;
   for (const auto& f : quality_flag_infos())
-    if (flags & f.bit) s += (s.empty() ? "" : "|") + std::string(f.name);
+    if (flags & f.bit) {
+      if (!s.empty()) s += '|';
+      s += f.name;
+    }
   return s;
 }
 
