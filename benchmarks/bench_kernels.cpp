@@ -15,7 +15,7 @@
 #include "features/feature_row.hpp"
 #include "hemolens/decode.hpp"
 #include "hemolens/schema.hpp"
-#include "pipeline/allocator.hpp"
+#include "pipeline/process_tuning.hpp"
 
 namespace {
 

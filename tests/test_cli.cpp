@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 
 #include "hemolens/backend.hpp"
 #include "support.hpp"
@@ -66,4 +67,40 @@ TEST(Cli, UnusableRequestsFailClearly) {
   const Result help = run("extract --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.output.find("--shard"), std::string::npos);
+}
+
+TEST(Cli, TrainEvaluatePredictOnTheSample) {
+  test::TempDir dir("cli-model");
+  const std::string store = (dir.path / "s.h5").string(), model = (dir.path / "model").string();
+  ASSERT_EQ(run("extract " + test::sample_dir().string() + " -o " + store + " --backend cpu -q").status, 0);
+  std::ofstream(dir.path / "quick.json") << R"({"rounds": 10, "early_stopping_rounds": 0, "validation_fraction": 0.25})";
+  const Result train = run("train " + store + " -o " + model + " --device cpu --config " + (dir.path / "quick.json").string());
+  ASSERT_EQ(train.status, 0) << train.output;
+  const Result eval = run("evaluate " + model + " " + store + " --json " + (dir.path / "m.json").string() + " --report " +
+                          (dir.path / "r.html").string());
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  EXPECT_TRUE(std::filesystem::exists(dir.path / "m.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path / "r.html"));
+
+  // A folder with a real image and the junk file: one prediction, one skipped row.
+  std::filesystem::create_directories(dir.path / "in");
+  std::filesystem::copy_file(test::sample_dir() / "platelet" / "PLATELET_10233.jpg", dir.path / "in" / "p.jpg");
+  std::filesystem::copy_file(test::source_dir() / "tests" / "data" / "bad" / ".DS_169665.jpg", dir.path / "in" / ".DS_169665.jpg");
+  const std::string csv = (dir.path / "pred.csv").string();
+  const Result pred = run("predict " + model + " " + (dir.path / "in").string() + " -o " + csv + " --backend cpu");
+  ASSERT_EQ(pred.status, 0) << pred.output;
+  std::ifstream in(csv);
+  std::string header, good, bad;
+  std::getline(in, header);
+  std::getline(in, good);
+  std::getline(in, bad);
+  EXPECT_EQ(header.rfind("path,predicted,p_basophil", 0), 0u) << header;
+  EXPECT_EQ(good.rfind("p.jpg,", 0), 0u) << good;
+  EXPECT_NE(bad.find("not an image"), std::string::npos) << bad;
+
+  // A damaged model is refused with a clear message.
+  std::ofstream(dir.path / "model" / "model.json") << "{";
+  const Result broken = run("predict " + model + " " + (dir.path / "in").string() + " -o " + csv);
+  EXPECT_EQ(broken.status, 1);
+  EXPECT_NE(broken.output.find("damaged"), std::string::npos) << broken.output;
 }

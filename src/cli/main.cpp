@@ -5,9 +5,10 @@
 
 #include "cli/commands.hpp"
 #include "hemolens/version.hpp"
-#include "pipeline/allocator.hpp"
+#include "pipeline/process_tuning.hpp"
 
 int main(int argc, char** argv) {
+  hemolens::prefer_passive_openmp(argv);
   hemolens::keep_freed_memory();
   CLI::App app{"hemolens: classical features of blood-cell microscope images, on CPU or GPU"};
   app.set_version_flag("--version", std::string("hemolens ") + hemolens::kEngineVersion);
