@@ -75,6 +75,28 @@ std::int64_t boundary_edges(const Plane8& mask, const Box& box) {
   return edges;
 }
 
+// Chamfer (3-4) distance of each mask pixel to the nearest outside pixel, two raster passes
+// over the crop with a one-pixel frame of outside around it.
+void chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
+  const int h = crop.height + 2, w = crop.width + 2;
+  constexpr std::int32_t kFar = 1 << 28;
+  std::vector<std::int32_t> d(std::size_t(h) * std::size_t(w), 0);
+  for (int y = 1; y + 1 < h; ++y)
+    for (int x = 1; x + 1 < w; ++x) d[std::size_t(y) * w + x] = crop.at(y - 1, x - 1) ? kFar : 0;
+  auto at = [&](int y, int x) -> std::int32_t& { return d[std::size_t(y) * w + x]; };
+  for (int y = 1; y + 1 < h; ++y)
+    for (int x = 1; x + 1 < w; ++x)
+      if (at(y, x))
+        at(y, x) = std::min({at(y, x), at(y, x - 1) + 3, at(y - 1, x - 1) + 4, at(y - 1, x) + 3, at(y - 1, x + 1) + 4});
+  for (int y = h - 2; y >= 1; --y)
+    for (int x = w - 2; x >= 1; --x)
+      if (at(y, x)) {
+        at(y, x) = std::min({at(y, x), at(y, x + 1) + 3, at(y + 1, x + 1) + 4, at(y + 1, x) + 3, at(y + 1, x - 1) + 4});
+        out.distance_sum += at(y, x);
+        out.distance_max = std::max(out.distance_max, at(y, x));
+      }
+}
+
 }  // namespace
 
 void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
@@ -107,7 +129,9 @@ void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
         row_max[std::size_t(r)] = box.x0 + x;
       }
   std::vector<features::HullPoint> points(2 * std::size_t(rows + 1)), hull(4 * std::size_t(rows + 1) + 1);
-  out.hull_area2 = features::hull_area2_from_rows(row_min.data(), row_max.data(), rows, box.y0, points.data(), hull.data());
+  out.hull_area2 =
+      features::hull_area2_from_rows(row_min.data(), row_max.data(), rows, box.y0, points.data(), hull.data(), &out.hull_perimeter);
+  chamfer_distances(crop, out);
 }
 
 void accumulate_glcm(const Plane8& grey, const Plane8& region, int d, int levels, std::uint32_t* counts) {
@@ -146,14 +170,14 @@ void accumulate_glcm(const Plane8& grey, const Plane8& region, const Box& box, i
 }
 
 void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bins) {
-  accumulate_lbp(grey, region, mask_box(region), bins);
+  accumulate_lbp(grey, region, mask_box(region), 1, bins);
 }
 
-void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, std::uint32_t* bins) {
-  // Neighbours in circular order, starting east, counter-clockwise.
-  const int dx[8] = {1, 1, 0, -1, -1, -1, 0, 1}, dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
-  for (int y = std::max(box.y0, 1); y <= std::min(box.y1, grey.height - 2); ++y)
-    for (int x = std::max(box.x0, 1); x <= std::min(box.x1, grey.width - 2); ++x) {
+void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, int r, std::uint32_t* bins) {
+  // Neighbours in circular order, starting east, counter-clockwise, on the chessboard ring r.
+  const int dx[8] = {r, r, 0, -r, -r, -r, 0, r}, dy[8] = {0, -r, -r, -r, 0, r, r, r};
+  for (int y = std::max(box.y0, r); y <= std::min(box.y1, grey.height - 1 - r); ++y)
+    for (int x = std::max(box.x0, r); x <= std::min(box.x1, grey.width - 1 - r); ++x) {
       if (!region.at(y, x)) continue;
       const int c = grey.at(y, x);
       unsigned pattern = 0;
@@ -186,35 +210,45 @@ void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
     }
 }
 
-// Sums of grey closings of the cell's neighbourhood with squares of side 1, 3, 5, 7, 9:
-// granules darker than their surroundings and smaller than the square are filled in.
+// Sums of grey closings (and, over the cytoplasm, openings) of the cell's neighbourhood
+// with squares of side 1, 3, 5, 7, 9: a closing fills granules darker than their
+// surroundings and smaller than the square, an opening removes smaller bright spots.
 void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAccumulators& acc) {
   if (cell.moments.m00 == 0) return;
   const int margin = features::kGranularitySizes;
   const int x0 = std::max(cell.min_x - margin, 0), x1 = std::min(cell.max_x + margin, seg.cell.width - 1);
   const int y0 = std::max(cell.min_y - margin, 0), y1 = std::min(cell.max_y + margin, seg.cell.height - 1);
-  Plane8 crop(y1 - y0 + 1, x1 - x0 + 1), mask(y1 - y0 + 1, x1 - x0 + 1);
+  Plane8 crop(y1 - y0 + 1, x1 - x0 + 1), in_cell(y1 - y0 + 1, x1 - x0 + 1), in_cyto(y1 - y0 + 1, x1 - x0 + 1);
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x) {
       crop.at(y - y0, x - x0) = seg.rgb.g.at(y, x);
-      mask.at(y - y0, x - x0) = seg.cell.at(y, x);
+      in_cell.at(y - y0, x - x0) = seg.cell.at(y, x);
+      in_cyto.at(y - y0, x - x0) = seg.cell.at(y, x) && !seg.nucleus.at(y, x);
     }
-  auto masked_sum = [&](const Plane8& p) {
+  auto masked_sum = [](const Plane8& p, const Plane8& mask) {
     std::int64_t s = 0;
     for (std::size_t i = 0; i < p.size(); ++i) s += mask.data[i] ? p.data[i] : 0;
     return s;
   };
-  acc.closing_sum[0] = masked_sum(crop);
-  Plane8 dilated = crop, tmp;
+  for (const auto v : in_cyto.data) acc.cyto_pixels += v;
+  acc.closing_sum[0] = masked_sum(crop, in_cell);
+  acc.cyto_closing_sum[0] = acc.cyto_opening_sum[0] = masked_sum(crop, in_cyto);
+  Plane8 dilated = crop, eroded = crop, tmp;
   for (int r = 1; r <= features::kGranularitySizes; ++r) {
     grey_dilate3(dilated, tmp);
     dilated = tmp;
-    Plane8 closed = dilated;
+    grey_erode3(eroded, tmp);
+    eroded = tmp;
+    Plane8 closed = dilated, opened = eroded;
     for (int k = 0; k < r; ++k) {
       grey_erode3(closed, tmp);
       closed = tmp;
+      grey_dilate3(opened, tmp);
+      opened = tmp;
     }
-    acc.closing_sum[r] = masked_sum(closed);
+    acc.closing_sum[r] = masked_sum(closed, in_cell);
+    acc.cyto_closing_sum[r] = masked_sum(closed, in_cyto);
+    acc.cyto_opening_sum[r] = masked_sum(opened, in_cyto);
   }
 }
 
@@ -256,7 +290,8 @@ void measure(const Segmentation& seg, ImageAccumulators& acc) {
     const Box box{s.min_x, s.min_y, s.max_x, s.max_y};
     for (int d = 0; d < features::kGlcmDistances; ++d)
       accumulate_glcm(levels, *texture_regions[r], box, features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);
-    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, acc.lbp[r]);
+    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, 1, acc.lbp[r]);
+    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, 2, acc.lbp2[r]);
   }
   granularity(seg, acc.shape[features::kCell], acc);
   laplacian(seg, acc);

@@ -34,7 +34,8 @@ void accumulate_glcm(const Plane8& grey, const Plane8& region, const Box& box, i
 // Uniform rotation-invariant LBP (P=8, R=1) histogram of `grey` over `region`, pixels one
 // away from the border only. bins: 10, added to.
 void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bins);
-void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, std::uint32_t* bins);  // box: region's bounding box
+// With the region's bounding box, on the ring at chessboard distance r (1 or 2).
+void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, int r, std::uint32_t* bins);
 
 // Everything for one segmented image.
 void measure(const Segmentation& seg, features::ImageAccumulators& acc);

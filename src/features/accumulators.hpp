@@ -39,6 +39,9 @@ struct ShapeAccumulator {
   std::int32_t min_x = 0, max_x = -1, min_y = 0, max_y = -1;  // bounding box (inclusive)
   std::int32_t components = 0;   // 8-connected components
   std::int32_t lobes = 0;        // components holding at least 5 % of the area
+  double hull_perimeter = 0;     // perimeter of that convex hull (from integer vertices)
+  std::int64_t distance_sum = 0; // chamfer (3-4) distance to the outside, summed over the mask
+  std::int32_t distance_max = 0; // and its maximum; 3 units = one pixel step
 };
 
 struct ImageAccumulators {
@@ -52,7 +55,11 @@ struct ImageAccumulators {
   ShapeAccumulator shape[kShapeRegions];
   std::uint32_t glcm[kTextureRegions][kGlcmDistances][kGlcmLevels * kGlcmLevels] = {};
   std::uint32_t lbp[kTextureRegions][kLbpBins] = {};
+  std::uint32_t lbp2[kTextureRegions][kLbpBins] = {};  // the same code on the ring at distance 2
   std::int64_t closing_sum[kGranularitySizes + 1] = {};  // sum of grey closings over the cell, size 0..4
+  std::int64_t cyto_closing_sum[kGranularitySizes + 1] = {};  // the same closings summed over the cytoplasm
+  std::int64_t cyto_opening_sum[kGranularitySizes + 1] = {};  // grey openings summed over the cytoplasm
+  std::int64_t cyto_pixels = 0;
   std::int64_t laplacian_sum[2] = {}, laplacian_sq[2] = {}, laplacian_n[2] = {};  // image, cell
 };
 

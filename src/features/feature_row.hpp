@@ -15,7 +15,7 @@
 
 namespace hemolens::features {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct FeatureTag {
   const char* region;       // prefix of the name
@@ -73,6 +73,15 @@ HL_HD void emit_shape(const ShapeAccumulator& s, const char* region, Sink& out) 
   out({region, "extent", -1, "shape", "", "area / bounding-box area"}, area > 0 ? area / bbox : 0.0);
   out({region, "equivalent_diameter", -1, "shape", "px", "diameter of the disc of the same area"},
       sqrt(4 * area / 3.14159265358979323846));
+  out({region, "convexity", -1, "shape", "", "convex hull perimeter / perimeter (1 for convex shapes, lower when indented)"},
+      perimeter > 0 ? s.hull_perimeter / perimeter : 0.0);
+  const double mean_thickness = area > 0 ? 2.0 * double(s.distance_sum) / (3.0 * area) : 0.0;
+  out({region, "thickness_mean", -1, "shape", "px", "mean of twice the distance to the outside (chamfer 3-4): how thick the shape is"},
+      mean_thickness);
+  out({region, "thickness_max", -1, "shape", "px", "largest inscribed diameter (twice the largest chamfer distance)"},
+      2.0 * s.distance_max / 3.0);
+  out({region, "thickness_ratio", -1, "shape", "", "mean thickness / equivalent diameter (low for thin, band-like shapes)"},
+      area > 0 ? mean_thickness / sqrt(4 * area / 3.14159265358979323846) : 0.0);
   double hu[7];
   hu_moments(c, hu);
   for (int i = 0; i < 7; ++i)
@@ -117,11 +126,17 @@ HL_HD void emit_texture(const ImageAccumulators& a, int region, Sink& out) {
         f.correlation);
     out({rn, "glcm_max_probability_d", dist, g, "", "largest GLCM entry"}, f.max_probability);
   }
-  double n = 0;
-  for (int b = 0; b < kLbpBins; ++b) n += a.lbp[region][b];
+  double n = 0, n2 = 0;
+  for (int b = 0; b < kLbpBins; ++b) {
+    n += a.lbp[region][b];
+    n2 += a.lbp2[region][b];
+  }
   for (int b = 0; b < kLbpBins; ++b)
     out({rn, "lbp_riu2_", b, "texture", "", "share of pixels with uniform rotation-invariant LBP code b (P=8, R=1; 9: non-uniform)"},
         n > 0 ? a.lbp[region][b] / n : 0.0);
+  for (int b = 0; b < kLbpBins; ++b)
+    out({rn, "lbp2_riu2_", b, "texture", "", "the same LBP code on the 8 pixels at chessboard distance 2 (coarser texture)"},
+        n2 > 0 ? a.lbp2[region][b] / n2 : 0.0);
 }
 
 template <class Sink>
@@ -152,6 +167,16 @@ HL_HD void emit_features(const ImageAccumulators& a, Sink& out) {
     out({"cell", "granularity_", 2 * s + 1, "texture", "0-255",
          "mean grey-level gain of the cell under a closing with a square of side k (dark granules of that size)"},
         cell_px > 0 ? double(a.closing_sum[s] - a.closing_sum[s - 1]) / cell_px : 0.0);
+
+  const double cyto_px = double(a.cyto_pixels);
+  for (int s = 1; s <= kGranularitySizes; ++s)
+    out({"cytoplasm", "dark_granularity_", 2 * s + 1, "texture", "0-255",
+         "mean grey-level gain of the cytoplasm under a closing with a square of side k (dark granules)"},
+        cyto_px > 0 ? double(a.cyto_closing_sum[s] - a.cyto_closing_sum[s - 1]) / cyto_px : 0.0);
+  for (int s = 1; s <= kGranularitySizes; ++s)
+    out({"cytoplasm", "bright_granularity_", 2 * s + 1, "texture", "0-255",
+         "mean grey-level loss of the cytoplasm under an opening with a square of side k (bright spots, vacuoles)"},
+        cyto_px > 0 ? double(a.cyto_opening_sum[s - 1] - a.cyto_opening_sum[s]) / cyto_px : 0.0);
 
   // Image quality and acquisition.
   for (int i = 0; i < 2; ++i) {

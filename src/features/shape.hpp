@@ -1,6 +1,7 @@
 // Shape measures from exact integer accumulators: convex hull area from per-row extents,
 // perimeter from pixel-edge counts, local binary pattern codes.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "features/hd.hpp"
@@ -22,7 +23,7 @@ HL_HD inline std::int64_t cross(const HullPoint& o, const HullPoint& a, const Hu
 // Each horizontal grid line y contributes its leftmost and rightmost corner, already in
 // (y, x) order, so Andrew's monotone chain runs without sorting.
 HL_HD inline std::int64_t hull_area2_from_rows(const int* row_min, const int* row_max, int rows, int min_y,
-                                               HullPoint* points, HullPoint* hull) {
+                                               HullPoint* points, HullPoint* hull, double* perimeter = nullptr) {
   int n = 0;
   for (int level = 0; level <= rows; ++level) {  // grid line between row level-1 and level
     int lo = 0x7fffffff, hi = -1;
@@ -46,7 +47,13 @@ HL_HD inline std::int64_t hull_area2_from_rows(const int* row_min, const int* ro
     hull[k++] = points[i];
   }
   std::int64_t area2 = 0;
-  for (int i = 0; i + 1 < k; ++i) area2 += hull[i].x * hull[i + 1].y - hull[i + 1].x * hull[i].y;
+  double length = 0;
+  for (int i = 0; i + 1 < k; ++i) {
+    area2 += hull[i].x * hull[i + 1].y - hull[i + 1].x * hull[i].y;
+    const double dx = double(hull[i + 1].x - hull[i].x), dy = double(hull[i + 1].y - hull[i].y);
+    length += sqrt(dx * dx + dy * dy);
+  }
+  if (perimeter) *perimeter = length;
   return area2 < 0 ? -area2 : area2;
 }
 
