@@ -282,11 +282,15 @@ void measure(const Segmentation& seg, ImageAccumulators& acc) {
   measure_shape(seg.cell, acc.shape[features::kCell]);
   measure_shape(seg.nucleus, acc.shape[features::kNucleus]);
 
-  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width);
-  for (std::size_t i = 0; i < levels.size(); ++i) levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
-  const Plane8* texture_regions[features::kTextureRegions] = {&seg.cell, &seg.nucleus};
+  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width), cytoplasm(seg.cell.height, seg.cell.width);
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
+    cytoplasm.data[i] = seg.cell.data[i] && !seg.nucleus.data[i];
+  }
+  const Plane8* texture_regions[features::kTextureRegions] = {&seg.cell, &seg.nucleus, &cytoplasm};
   for (int r = 0; r < features::kTextureRegions; ++r) {
-    const features::ShapeAccumulator& s = acc.shape[r];  // cell and nucleus, as the texture regions
+    // The cytoplasm lies inside the cell's box; the others have their own.
+    const features::ShapeAccumulator& s = acc.shape[r == features::kCytoplasm ? features::kCell : r];
     const Box box{s.min_x, s.min_y, s.max_x, s.max_y};
     for (int d = 0; d < features::kGlcmDistances; ++d)
       accumulate_glcm(levels, *texture_regions[r], box, features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);

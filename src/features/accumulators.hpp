@@ -12,7 +12,7 @@ namespace hemolens::features {
 enum Region : int { kCell = 0, kNucleus = 1, kCytoplasm = 2, kBackground = 3 };
 inline constexpr int kRegions = 4;
 inline constexpr int kShapeRegions = 2;    // cell, nucleus
-inline constexpr int kTextureRegions = 2;  // cell, nucleus
+inline constexpr int kTextureRegions = 3;  // cell, nucleus, cytoplasm (the Region order)
 
 enum Channel : int { kR = 0, kG = 1, kB = 2, kH = 3, kS = 4, kV = 5 };
 inline constexpr int kChannels = 6;

@@ -157,8 +157,13 @@ HL_HD void emit_features(const ImageAccumulators& a, Sink& out) {
       (nuc.m00 > 0 && cell_d > 0) ? sqrt((nuc.cx - cell.cx) * (nuc.cx - cell.cx) + (nuc.cy - cell.cy) * (nuc.cy - cell.cy)) / cell_d
                                   : 0.0);
 
-  // Colour per region.
+  // Colour per region, and the contrast between nucleus and cytoplasm.
   for (int r = 0; r < kRegions; ++r) emit_colour(a, r, out);
+  const bool has_cyto = hist_total(a.hist[kCytoplasm][kG], 256) > 0 && hist_total(a.hist[kNucleus][kG], 256) > 0;
+  for (int ch : {int(kG), int(kB), int(kS)})
+    out({"cytoplasm", ch == kG ? "nucleus_contrast_g" : ch == kB ? "nucleus_contrast_b" : "nucleus_contrast_s", -1, "colour", "0-255",
+         "mean of the channel in the cytoplasm minus in the nucleus (how much paler the cytoplasm is)"},
+        has_cyto ? hist_mean(a.hist[kCytoplasm][ch], 256) - hist_mean(a.hist[kNucleus][ch], 256) : 0.0);
 
   // Texture of the cell and the nucleus.
   for (int r = 0; r < kTextureRegions; ++r) emit_texture(a, r, out);

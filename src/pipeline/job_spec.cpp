@@ -155,7 +155,8 @@ void read_model(const Source& src, const toml::table& t, ModelParams& m) {
   read_table(src, t, "model",
              {{"seed", [&](const toml::node& n, const std::string& k) { m.seed = get_int(src, n, k, 0, std::numeric_limits<int>::max()); }},
               {"rounds", [&](const toml::node& n, const std::string& k) { m.rounds = get_int(src, n, k, 1, 1000000); }},
-              {"device", [&](const toml::node& n, const std::string& k) { m.device = get_choice(src, n, k, {"cpu", "cuda", "auto"}); }}});
+              {"device", [&](const toml::node& n, const std::string& k) { m.device = get_choice(src, n, k, {"cpu", "cuda", "auto"}); }},
+              {"cv", [&](const toml::node& n, const std::string& k) { m.cv = get_int(src, n, k, 0, 20); }}});
 }
 
 // The dataset and run directory, with the command line and environment applied (see SpecOverrides).

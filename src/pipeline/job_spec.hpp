@@ -45,6 +45,7 @@ struct ModelParams {
   int seed = 42;
   int rounds = 100;
   std::string device = "auto";  // cpu | cuda | auto
+  int cv = 0;                   // >= 2: the train stage also cross-validates with this many folds
 };
 
 struct JobSpec {

@@ -13,7 +13,9 @@
 
 #include "hemolens/store.hpp"
 #include "hemolens/version.hpp"
+#include "model/training_run.hpp"
 #include "pipeline/extract.hpp"
+#include "report/evaluation.hpp"
 
 namespace hemolens {
 namespace fs = std::filesystem;
@@ -117,6 +119,44 @@ bool merge_complete(const RunLayout& layout, int /*task*/) {
   return true;
 }
 
+// ---- train and evaluate: features.h5 -> model/ -----------------------------------------
+
+fs::path model_dir(const RunLayout& l) { return l.dir / "model"; }
+
+// Newer than its input, or it is stale.
+bool output_newer_than(const fs::path& output, const fs::path& input) {
+  return fs::exists(output) && fs::exists(input) && fs::last_write_time(output) >= fs::last_write_time(input);
+}
+
+void require_merged(const RunLayout& l, const char* stage) {
+  if (!merge_complete(l, 0))
+    throw std::runtime_error(std::string(stage) + ": " + l.features().string() +
+                             " is missing or older than a shard; run the merge stage first");
+}
+
+void run_train_task(const RunContext& ctx, int /*task*/) {
+  require_merged(ctx.layout, "train");
+  model::TrainParams p;
+  p.seed = std::uint64_t(ctx.spec.model.seed);
+  p.rounds = ctx.spec.model.rounds;
+  p.device = ctx.spec.model.device;
+  model::run_training({ctx.layout.features(), model_dir(ctx.layout), p, ctx.spec.model.cv, false, 0});
+}
+
+bool train_complete(const RunLayout& layout, int /*task*/) {
+  return merge_complete(layout, 0) && output_newer_than(model_dir(layout) / "bundle.json", layout.features());
+}
+
+void run_evaluate_task(const RunContext& ctx, int /*task*/) {
+  if (!train_complete(ctx.layout, 0)) throw std::runtime_error("evaluate: no up-to-date model in " + model_dir(ctx.layout).string() + "; run the train stage first");
+  report::run_evaluation(model_dir(ctx.layout), ctx.layout.features(), model_dir(ctx.layout) / "metrics.json",
+                         model_dir(ctx.layout) / "report.html");
+}
+
+bool evaluate_complete(const RunLayout& layout, int /*task*/) {
+  return train_complete(layout, 0) && output_newer_than(model_dir(layout) / "report.html", model_dir(layout) / "bundle.json");
+}
+
 // ---- run.json and state/ ---------------------------------------------------------------
 
 json run_record(const RunContext& ctx) {
@@ -207,7 +247,8 @@ const std::vector<Stage>& stage_table() {
   static const std::vector<Stage> table = {
       {"extract", true, run_extract_task, extract_complete},
       {"merge", false, run_merge_task, merge_complete},
-      // train, evaluate, score: read layout.features(), write under dir / "model".
+      {"train", false, run_train_task, train_complete},
+      {"evaluate", false, run_evaluate_task, evaluate_complete},
   };
   return table;
 }

@@ -1,0 +1,115 @@
+#include "model/training_run.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <random>
+
+#include "hemolens/store.hpp"
+#include "model/bundle.hpp"
+#include "model/labelled.hpp"
+
+namespace hemolens::model {
+namespace {
+
+void print_row(const std::string& name, const CvResult& r) {
+  std::printf("  %-34s %8.4f %9.4f %9.1f\n", name.c_str(), r.pooled.accuracy, r.pooled.macro_f1, r.seconds);
+}
+
+// The notebooks' comparison, on the same stratified folds for every model.
+nlohmann::json compare_models(const Table& t, const TrainParams& base, int folds) {
+  std::printf("model comparison, stratified %d-fold cross-validation (same folds for all):\n", folds);
+  std::printf("  %-34s %8s %9s %9s\n", "model", "accuracy", "macro-F1", "train s");
+  nlohmann::json out = nlohmann::json::array();
+  for (const char* booster : {"gblinear", "rf", "gbtree", "dart"}) {
+    TrainParams p = base;
+    p.booster = booster;
+    if (p.booster == "gblinear") p.eta = 0.5;  // linear models need a larger step to converge in the round budget
+    const CvResult r = cross_validate(t, p, folds, base.seed);
+    const std::string name = std::string(booster) + (p.booster == "gblinear" ? " (linear baseline)" : p.booster == "rf" ? " (random forest)" : "");
+    print_row(name, r);
+    out.push_back({{"booster", booster}, {"accuracy", r.pooled.accuracy}, {"macro_f1", r.pooled.macro_f1}, {"train_seconds", r.seconds}});
+  }
+  return out;
+}
+
+// Random search over a small grid, scored by k-fold macro-F1.
+TrainParams search(const Table& t, const TrainParams& base, int trials, int folds, nlohmann::json& log) {
+  const std::vector<double> etas = {0.05, 0.1, 0.2}, subsamples = {0.7, 0.8, 1.0}, colsamples = {0.3, 0.5, 0.8};
+  const std::vector<int> depths = {4, 6, 8};
+  const std::vector<double> child_weights = {1, 3};
+  std::mt19937_64 rng(base.seed);
+  auto pick = [&](const auto& v) { return v[std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng)]; };
+  TrainParams best = base;
+  double best_f1 = -1;
+  std::printf("random search, %d trials, stratified %d-fold cross-validation:\n", trials, folds);
+  std::printf("  %-34s %8s %9s %9s\n", "eta/depth/subsample/colsample/mcw", "accuracy", "macro-F1", "train s");
+  for (int i = 0; i < trials; ++i) {
+    TrainParams p = base;
+    p.eta = pick(etas);
+    p.max_depth = pick(depths);
+    p.subsample = pick(subsamples);
+    p.colsample_bytree = pick(colsamples);
+    p.min_child_weight = pick(child_weights);
+    const CvResult r = cross_validate(t, p, folds, base.seed);
+    char name[64];
+    std::snprintf(name, sizeof name, "%.2f/%d/%.1f/%.1f/%.0f", p.eta, p.max_depth, p.subsample, p.colsample_bytree, p.min_child_weight);
+    print_row(name, r);
+    log.push_back({{"params", p.to_json()}, {"accuracy", r.pooled.accuracy}, {"macro_f1", r.pooled.macro_f1}});
+    if (r.pooled.macro_f1 > best_f1) {
+      best_f1 = r.pooled.macro_f1;
+      best = p;
+    }
+  }
+  return best;
+}
+
+void print_metrics(const char* title, const Metrics& m) {
+  std::printf("%s: accuracy %.4f, macro-F1 %.4f, weighted-F1 %.4f (%zu images)\n", title, m.accuracy, m.macro_f1, m.weighted_f1, m.samples);
+  for (std::size_t c = 0; c < m.classes.size(); ++c)
+    std::printf("  %-14s precision %.3f recall %.3f F1 %.3f support %zu\n", m.classes[c].c_str(), m.per_class[c].precision,
+                m.per_class[c].recall, m.per_class[c].f1, m.per_class[c].support);
+}
+
+}  // namespace
+
+nlohmann::json run_training(const TrainingRun& a) {
+  TrainParams p = a.params;
+  std::string note;
+  use_cuda(p.device, &note);
+  spdlog::info("{}", note);
+  const StoreData store = read_store(a.store);
+  const LabelledData data = labelled_rows(store, a.store);
+  nlohmann::json meta;
+  if (a.compare) meta["comparison"] = compare_models(data.table, p, std::max(a.cv_folds, 5));
+  if (a.search_trials > 0) {
+    nlohmann::json log = nlohmann::json::array();
+    p = search(data.table, p, a.search_trials, std::max(a.cv_folds, 3), log);
+    meta["search"] = log;
+    std::printf("best by macro-F1: %s\n", p.to_json().dump().c_str());
+  }
+  if (a.cv_folds >= 2) {
+    const CvResult cv = cross_validate(data.table, p, a.cv_folds, p.seed);
+    print_metrics(("cross-validation, " + std::to_string(a.cv_folds) + " stratified folds").c_str(), cv.pooled);
+    meta["metrics"]["cross_validation"] = to_json(cv.pooled);
+    meta["metrics"]["cross_validation"]["folds"] = a.cv_folds;
+    meta["metrics"]["cross_validation"]["fold_accuracy"] = cv.fold_accuracy;
+  }
+  const Fitted f = fit_with_validation(data.table, p);
+  std::printf("trained %s on %zu images (%s), %d rounds kept by early stopping, %.1f s\n", p.booster.c_str(), data.table.rows,
+              f.device.c_str(), f.best_round, f.seconds);
+  meta["classes"] = store.classes;
+  meta["feature_names"] = store.feature_names;
+  meta["schema_hash"] = store.meta.schema_hash;
+  meta["schema_version"] = store.meta.schema_version;
+  meta["training_store"] = {{"path", a.store.string()}, {"fingerprint", store_fingerprint(store)}, {"images", data.table.rows}};
+  meta["params"] = p.to_json();
+  meta["best_round"] = f.best_round;
+  meta["device"] = f.device;
+  meta["class_weights"] = p.balance_classes ? "n / (classes x n_class): each class weighs the same in total" : "none";
+  save_bundle(a.output, f.booster, meta);
+  std::printf("wrote %s (model.json, bundle.json)\n", a.output.string().c_str());
+  return meta;
+}
+
+}  // namespace hemolens::model
