@@ -1,14 +1,13 @@
-#include <unistd.h>  // for getpid
-
 #include <cstdio>
 #include <fstream>
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "hemolens/dataset.hpp"
+#include "cli/input.hpp"
+#include "model/anomaly.hpp"
+#include "model/explain.hpp"
 #include "hemolens/quality.hpp"
 #include "model/predict.hpp"
-#include "pipeline/extract.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,84 +20,61 @@ struct PredictArgs {
   std::string model, output, backend = "auto";
   std::vector<std::string> inputs;
   int threads = 0;
+  bool explain = false;
 };
 
-// A store as given, or one extracted now from a folder, a manifest or image files.
-struct Input {
-  StoreData store;
-  std::string name;
-};
-
-Input load_input(const PredictArgs& a, const fs::path& scratch) {
-  if (a.inputs.size() == 1 && fs::path(a.inputs[0]).extension() == ".h5") return {read_store(a.inputs[0]), a.inputs[0]};
-  ExtractOptions opt;
-  opt.backend = parse_backend_kind(a.backend);
-  opt.threads = a.threads;
-  opt.output = scratch / "input.h5";
-  if (a.inputs.size() == 1 && !fs::is_regular_file(a.inputs[0])) {
-    opt.input = a.inputs[0];
-  } else if (a.inputs.size() == 1 && fs::path(a.inputs[0]).extension() == ".csv") {
-    opt.input = a.inputs[0];
-  } else {
-    // Image files: a manifest of absolute paths, unlabelled.
-    opt.input = scratch / "inputs.csv";
-    std::ofstream m(opt.input);
-    m << "path,label\n";
-    for (const auto& f : a.inputs) {
-      if (fs::is_directory(f)) throw std::runtime_error("give one folder, or image files, not both: " + f);
-      m << '"' << fs::absolute(f).string() << "\",\n";
-    }
-  }
-  run_extract(opt);
-  StoreData s = read_store(opt.output);
-  return {std::move(s), opt.input.string()};
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
-}
-
-void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& store, const Predictions& p) {
+// One row per image: class, probabilities, anomaly verdict (when the bundle has a
+// forest), quality flags, optionally the top features; skipped files at the end.
+void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& store, const Predictions& p,
+               const std::optional<AnomalyScores>& anomaly, const std::vector<Explanation>& explanations) {
   std::ofstream csv(out);
   if (!csv) throw std::runtime_error("cannot write " + out.string());
   csv << "path,predicted";
   for (const auto& c : bundle.classes) csv << ",p_" << c;
-  csv << ",quality_flags,skipped_reason\n";
+  if (anomaly) csv << ",anomaly_score,anomaly_threshold,anomaly_flag,anomaly_reason";
+  csv << ",quality_flags";
+  if (!explanations.empty()) csv << ",top_features";
+  csv << ",skipped_reason\n";
   for (std::size_t i = 0; i < store.rows; ++i) {
     csv << csv_field(store.images[i].path) << ',' << bundle.classes[std::size_t(p.predicted[i])];
+    char v[64];
     for (std::size_t c = 0; c < p.classes; ++c) {
-      char v[32];
       std::snprintf(v, sizeof v, ",%.6f", p.proba[i * p.classes + c]);
       csv << v;
     }
-    csv << ',' << describe_flags(store.images[i].flags) << ",\n";
+    if (anomaly) {
+      std::snprintf(v, sizeof v, ",%.6f,%.6f,%d,", anomaly->score[i], anomaly->threshold[i], int(anomaly->flagged[i]));
+      csv << v << anomaly->reason[i];
+    }
+    csv << ',' << describe_flags(store.images[i].flags);
+    if (!explanations.empty()) csv << ',' << csv_field(top_features_summary(explanations[i], bundle.feature_names));
+    csv << ",\n";
   }
-  for (const auto& k : store.skipped) {
-    csv << csv_field(k.path) << ',';
-    for (std::size_t c = 0; c < p.classes; ++c) csv << ',';
-    csv << ',' << csv_field(k.reason) << '\n';
-  }
+  // Commas between path and skipped_reason: one per column in between, plus one.
+  const std::size_t empty_columns = 1 + p.classes + (anomaly ? 4 : 0) + 1 + (explanations.empty() ? 0 : 1) + 1;
+  for (const auto& k : store.skipped) csv << csv_field(k.path) << std::string(empty_columns, ',') << csv_field(k.reason) << '\n';
+  if (!csv.flush()) throw std::runtime_error("cannot write " + out.string());
 }
 
 void run(const PredictArgs& a) {
   const ModelBundle bundle = load_bundle(a.model);
-  const fs::path scratch = fs::temp_directory_path() / ("hemolens-predict-" + std::to_string(::getpid()));
-  fs::create_directories(scratch);
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
-  } cleanup{scratch};
-  const Input in = load_input(a, scratch);
-  const Predictions p = predict_store(bundle, in.store, in.name, a.threads);
-  write_csv(a.output, bundle, in.store, p);
-  std::printf("predicted %zu images, %zu skipped; wrote %s\n", in.store.rows, in.store.skipped.size(), a.output.c_str());
-  for (const auto& k : in.store.skipped) std::printf("  skipped %s: %s\n", k.path.c_str(), k.reason.c_str());
+  const std::optional<AnomalyModel> forest = load_anomaly(bundle);
+  const ScratchDir scratch("predict");
+  std::string name;
+  const StoreData store = load_input({a.inputs, a.backend, a.threads}, scratch.path, &name);
+  const Predictions p = predict_store(bundle, store, name, a.threads);
+  std::optional<AnomalyScores> anomaly;
+  if (forest) anomaly = score_store(*forest, store, p.predicted, "auto", a.threads);
+  std::vector<Explanation> explanations;
+  if (a.explain && store.rows > 0) explanations = explain_rows(bundle, store.features.data(), store.rows, store.cols, 3);
+  write_csv(a.output, bundle, store, p, anomaly, explanations);
+  std::size_t flagged = 0;
+  if (anomaly)
+    for (std::size_t i = 0; i < store.rows; ++i) flagged += anomaly->flagged[i];
+  std::printf("predicted %zu images (%s), %zu skipped; wrote %s\n", store.rows,
+              anomaly ? (std::to_string(flagged) + " flagged as anomalous").c_str() : "no anomaly model in the bundle",
+              store.skipped.size(), a.output.c_str());
+  for (const auto& k : store.skipped) std::printf("  skipped %s: %s\n", k.path.c_str(), k.reason.c_str());
 }
 
 void add_predict_command(CLI::App& app) {
@@ -110,6 +86,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--backend", a->backend, "feature extraction backend for images: cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--threads", a->threads, "threads (default: all cores)");
+  cmd->add_flag("--explain", a->explain, "add the three features that pushed each prediction most (SHAP)");
   cmd->callback([a] { run(*a); });
 }
 

@@ -21,17 +21,29 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-std::string file_hash(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
-  return hex64(XXH3_64bits(bytes.data(), bytes.size()));
-}
-
 std::runtime_error bundle_error(const fs::path& dir, const std::string& what) {
   return std::runtime_error("model bundle " + dir.string() + ": " + what);
 }
 
 }  // namespace
+
+std::string file_xxh3(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  return hex64(XXH3_64bits(bytes.data(), bytes.size()));
+}
+
+void write_bundle_meta(const fs::path& dir, const nlohmann::json& meta) {
+  if (!fs::is_directory(dir)) throw bundle_error(dir, "not a directory");
+  const fs::path tmp = dir / ("bundle.json.tmp-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(tmp);
+    out << meta.dump(2) << "\n";
+    out.flush();
+    if (!out) throw bundle_error(dir, "cannot write " + tmp.filename().string());
+  }
+  fs::rename(tmp, dir / "bundle.json");
+}
 
 void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json meta) {
   const fs::path tmp = dir.string() + ".tmp-" + std::to_string(::getpid());
@@ -42,7 +54,7 @@ void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json met
   meta["format"] = "hemolens-model-bundle";
   meta["bundle_version"] = kBundleVersion;
   meta["model_file"] = "model.json";
-  meta["model_xxh3"] = file_hash(tmp / "model.json");
+  meta["model_xxh3"] = file_xxh3(tmp / "model.json");
   meta["engine_version"] = kEngineVersion;
   meta["xgboost_version"] = xgb.version();
   meta["created"] = utc_now_iso8601();
@@ -67,7 +79,7 @@ ModelBundle load_bundle(const fs::path& dir) {
     if (!b.meta.contains(key)) throw bundle_error(dir, std::string("bundle.json lacks '") + key + "'");
   const fs::path model_file = dir / b.meta["model_file"].get<std::string>();
   if (!fs::exists(model_file)) throw bundle_error(dir, model_file.filename().string() + " is missing");
-  if (file_hash(model_file) != b.meta["model_xxh3"].get<std::string>())
+  if (file_xxh3(model_file) != b.meta["model_xxh3"].get<std::string>())
     throw bundle_error(dir, model_file.filename().string() + " does not match the hash recorded in bundle.json (damaged or truncated)");
   b.booster = Booster::load(model_file);
   b.classes = b.meta["classes"].get<std::vector<std::string>>();

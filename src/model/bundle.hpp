@@ -39,6 +39,13 @@ ModelBundle load_bundle(const std::filesystem::path& dir);
 // Refuses (clear error) a store whose schema or feature names differ from the model's.
 void check_compatible(const ModelBundle& bundle, const StoreData& store, const std::string& store_name);
 
+// XXH3 hash of a file's bytes (16 hex digits): what bundle.json records for its files.
+std::string file_xxh3(const std::filesystem::path& file);
+
+// Replaces DIR/bundle.json by `meta` atomically (written beside it, then renamed): for adding
+// parts to an existing bundle (the anomaly model) without rewriting the rest.
+void write_bundle_meta(const std::filesystem::path& dir, const nlohmann::json& meta);
+
 // Hash of a store's content (features and labels): which data a model was trained on.
 std::string store_fingerprint(const StoreData& store);
 

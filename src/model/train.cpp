@@ -210,6 +210,7 @@ Fitted fit(const Table& t, const std::vector<std::size_t>& rows, const std::vect
   // Keep only the rounds up to the best validation loss, so the saved model is the one that
   // was selected (also for Python users who load it without knowing best_round).
   if (vm && p.booster != "gblinear" && f.best_round < f.booster.rounds()) f.booster = f.booster.slice(f.best_round);
+  if (!t.feature_names.empty()) f.booster.set_feature_names(t.feature_names);  // names in model.json and importances
   f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return f;
 }

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "hemolens/store.hpp"
+#include "model/anomaly.hpp"
 #include "model/bundle.hpp"
 #include "model/labelled.hpp"
 
@@ -108,7 +109,11 @@ nlohmann::json run_training(const TrainingRun& a) {
   meta["device"] = f.device;
   meta["class_weights"] = p.balance_classes ? "n / (classes x n_class): each class weighs the same in total" : "none";
   save_bundle(a.output, f.booster, meta);
-  std::printf("wrote %s (model.json, bundle.json)\n", a.output.string().c_str());
+  // The anomaly forests sit beside the classifier in the same bundle (after save_bundle,
+  // which replaces the directory).
+  const AnomalyModel anomaly = fit_anomaly(store, store.classes, AnomalyParams{});
+  add_anomaly_to_bundle(a.output, anomaly, {{"training_store", {{"path", a.store.string()}, {"fingerprint", meta["training_store"]["fingerprint"]}}}});
+  std::printf("wrote %s (model.json, bundle.json, anomaly forests)\n", a.output.string().c_str());
   return meta;
 }
 

@@ -84,6 +84,12 @@ void Booster::set_param(const std::string& name, const std::string& value) {
   check(XGBoosterSetParam(handle_, name.c_str(), value.c_str()), ("parameter " + name + "=" + value).c_str());
 }
 
+void Booster::set_feature_names(const std::vector<std::string>& names) {
+  std::vector<const char*> c;
+  for (const auto& n : names) c.push_back(n.c_str());
+  check(XGBoosterSetStrFeatureInfo(handle_, "feature_name", c.data(), c.size()), "feature names");
+}
+
 void Booster::update(int iteration, const DMatrix& train) {
   check(XGBoosterUpdateOneIter(handle_, iteration, train.handle()), "training");
 }

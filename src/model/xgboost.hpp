@@ -44,6 +44,7 @@ class Booster {
   Booster& operator=(const Booster&) = delete;
 
   void set_param(const std::string& name, const std::string& value);
+  void set_feature_names(const std::vector<std::string>& names);  // saved with the model
   void update(int iteration, const DMatrix& train);
   // "[0]\tvalid-mlogloss:0.123" style text; the last metric's value is parsed by last_metric().
   std::string evaluate(int iteration, const DMatrix& m, const std::string& name);

@@ -179,6 +179,22 @@ std::string top_features(const model::ModelBundle& bundle) {
          "<details><summary>What these features are</summary>" + descriptions + "</dl></details>";
 }
 
+// Figures on the model's own training data flatter it: say so, and show the
+// cross-validated figures recorded at training time when there are any.
+std::string honesty_note(const model::ModelBundle& bundle, const StoreData& store) {
+  const auto& meta = bundle.meta;
+  std::string note;
+  if (meta.contains("training_store") && meta["training_store"].value("fingerprint", "") == model::store_fingerprint(store))
+    note += "<p role=\"note\"><strong>These images are the model's training data</strong>: the figures below are optimistic. "
+            "Judge the model by cross-validation or by images it has not seen.</p>";
+  if (meta.contains("metrics") && meta["metrics"].contains("cross_validation")) {
+    const auto& cv = meta["metrics"]["cross_validation"];
+    note += "<p>Recorded at training time, stratified " + std::to_string(cv.value("folds", 0)) + "-fold cross-validation: accuracy " +
+            fmt("%.2f %%", 100 * cv.value("accuracy", 0.0)) + ", macro-F1 " + fmt("%.4f", cv.value("macro_f1", 0.0)) + ".</p>";
+  }
+  return note;
+}
+
 }  // namespace
 
 void write_report(const fs::path& out, const model::ModelBundle& bundle, const StoreData& store, const model::Metrics& m,
@@ -199,9 +215,10 @@ void write_report(const fs::path& out, const model::ModelBundle& bundle, const S
           ".kpi{display:flex;gap:2em;font-size:1.2em}.kpi b{font-size:1.6em;display:block}"
           ".thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;font-size:11px;text-align:center}"
           "</style></head><body>";
-  html << "<h1>hemolens evaluation report</h1><p>Model <code>" << escape(bundle.dir.string()) << "</code> on store <code>"
+  html << "<h1>hemolens evaluation report</h1><p>Model <code>" << escape(bundle.dir.string()) << "</code> on images from <code>"
        << escape(store.meta.dataset) << "</code>, " << m.samples << " labelled images, schema " << escape(bundle.schema_hash)
        << ", created " << escape(utc_now_iso8601()) << ".</p>";
+  html << honesty_note(bundle, store);
   html << "<div class=\"kpi\"><div>accuracy<b>" << fmt("%.2f %%", 100 * m.accuracy) << "</b></div><div>macro-F1<b>" << fmt("%.4f", m.macro_f1)
        << "</b></div><div>weighted-F1<b>" << fmt("%.4f", m.weighted_f1) << "</b></div></div>";
   html << "<h2>Confusion matrix</h2>" << confusion_svg(m);

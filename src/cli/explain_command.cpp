@@ -1,0 +1,129 @@
+// `hemolens explain MODEL_DIR IMAGE [--top K]`: why the model chose a class for one image, in
+// words: the class probabilities, the anomaly score, and the features that pushed the
+// decision most (SHAP contributions), with their sums per feature group.
+#include <unistd.h>  // for getpid
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "hemolens/quality.hpp"
+#include "hemolens/schema.hpp"
+#include "model/anomaly.hpp"
+#include "model/explain.hpp"
+#include "pipeline/extract.hpp"
+
+namespace fs = std::filesystem;
+
+namespace hemolens::cli {
+namespace {
+
+using namespace hemolens::model;
+
+struct ExplainArgs {
+  std::string model, image, backend = "auto";
+  int top = 10, threads = 0;
+};
+
+// Measures one image into a one-row store; a file that cannot be used ends the command with
+// exit status 1 and the reason.
+StoreData measure(const ExplainArgs& a, const fs::path& scratch) {
+  if (!fs::exists(a.image)) throw std::runtime_error("explain: " + a.image + " does not exist");
+  if (!fs::is_regular_file(a.image)) throw std::runtime_error("explain: " + a.image + " is not an image file");
+  ExtractOptions opt;
+  opt.backend = parse_backend_kind(a.backend);
+  opt.threads = a.threads;
+  opt.input = scratch / "input.csv";
+  opt.output = scratch / "input.h5";
+  std::ofstream(opt.input) << "path,label\n\"" << fs::absolute(a.image).string() << "\",\n";
+  run_extract(opt);
+  StoreData s = read_store(opt.output);
+  if (s.rows == 0)
+    throw std::runtime_error("explain: cannot use " + a.image + ": " + (s.skipped.empty() ? std::string("no image read") : s.skipped[0].reason));
+  return s;
+}
+
+const FeatureInfo* info_of(const std::string& name) {
+  for (const auto& f : feature_schema().features)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+void print_probabilities(const ModelBundle& b, const Explanation& e) {
+  std::vector<std::size_t> order(e.proba.size());
+  for (std::size_t c = 0; c < order.size(); ++c) order[c] = c;
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return e.proba[x] > e.proba[y]; });
+  std::printf("class probabilities:\n");
+  for (std::size_t c : order) std::printf("  %-14s %6.1f%%\n", b.classes[c].c_str(), 100.0 * e.proba[c]);
+}
+
+void print_anomaly(const ModelBundle& b, const StoreData& s, const Explanation& e, const std::string& device) {
+  const std::optional<AnomalyModel> m = load_anomaly(b);
+  if (!m) {
+    std::printf("anomaly score: none (this bundle has no anomaly model; add one with `hemolens fit-anomaly`)\n");
+    return;
+  }
+  const AnomalyScores a = score_store(*m, s, {e.predicted}, device);
+  std::printf("anomaly score: %.3f (threshold %.3f of the %s forest): %s\n", a.score[0], a.threshold[0],
+              m->forest_names[std::size_t(a.forest[0])].c_str(),
+              !a.flagged[0] ? "looks like the training images" :
+              a.reason[0] == "forest" ? "FLAGGED: unlike the training images of this class" :
+              ("FLAGGED by segmentation: " + a.reason[0]).c_str());
+}
+
+void print_contributions(const ModelBundle& b, const StoreData& s, const Explanation& e) {
+  const std::string& cls = b.classes[std::size_t(e.predicted)];
+  std::printf("\nwhy %s: the features that moved the decision most (SHAP contributions to the model's score for %s;\n"
+              "positive: towards %s, negative: away from it)\n", cls.c_str(), cls.c_str(), cls.c_str());
+  for (const auto& c : e.top) {
+    const std::string& name = b.feature_names[c.feature];
+    const FeatureInfo* info = info_of(name);
+    const std::string what = info ? info->description + " (" + info->region + ")" : "";
+    std::printf("  %+7.3f  %-28s = %-10.4g %s\n", c.value, name.c_str(), s.features[c.feature], what.c_str());
+  }
+  std::printf("\nby feature group (sum of all contributions of the group):\n");
+  for (const auto& [group, sum] : e.groups) std::printf("  %-8s %+7.3f\n", group.c_str(), sum);
+  std::printf("  baseline %+7.3f (the score before looking at this image)\n", e.bias);
+  std::printf("  total    %+7.3f = the model's score for %s\n", e.margin, cls.c_str());
+}
+
+void run(const ExplainArgs& a) {
+  const ModelBundle bundle = load_bundle(a.model);
+  const fs::path scratch = fs::temp_directory_path() / ("hemolens-explain-" + std::to_string(::getpid()));
+  fs::create_directories(scratch);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{scratch};
+  const StoreData s = measure(a, scratch);
+  check_compatible(bundle, s, a.image);
+  const Explanation e = explain_rows(bundle, s.features.data(), 1, s.cols, a.top, a.threads)[0];
+  std::printf("image: %s\n", a.image.c_str());
+  std::printf("predicted: %s (%.1f%%)\n", bundle.classes[std::size_t(e.predicted)].c_str(), 100.0 * e.proba[std::size_t(e.predicted)]);
+  std::printf("segmentation quality: %s\n", s.images[0].flags ? describe_flags(s.images[0].flags).c_str() : "no problem found");
+  print_anomaly(bundle, s, e, "auto");
+  print_probabilities(bundle, e);
+  print_contributions(bundle, s, e);
+}
+
+void add_explain_command(CLI::App& app) {
+  auto a = std::make_shared<ExplainArgs>();
+  CLI::App* cmd = app.add_subcommand("explain", "explain the prediction for one image: probabilities, anomaly score, the features that decided it");
+  cmd->add_option("model", a->model, "model bundle directory")->required();
+  cmd->add_option("image", a->image, "an image file")->required();
+  cmd->add_option("--top", a->top, "how many features to list")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--backend", a->backend, "feature extraction backend: cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--threads", a->threads, "threads (default: all cores)");
+  cmd->callback([a] { run(*a); });
+}
+
+const Registration kRegistration{65, add_explain_command};
+
+}  // namespace
+}  // namespace hemolens::cli

@@ -1,0 +1,30 @@
+// What `predict`, `score` and `explain` accept as input: a store as it is, or images (one
+// folder, a path,label CSV, or image files) extracted now into a scratch store.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hemolens/store.hpp"
+
+namespace hemolens::cli {
+
+struct InputOptions {
+  std::vector<std::string> inputs;
+  std::string backend = "auto";
+  int threads = 0;
+};
+
+// A scratch directory removed when this goes out of scope.
+struct ScratchDir {
+  std::filesystem::path path;
+  explicit ScratchDir(const std::string& tag);
+  ~ScratchDir();
+};
+
+// `name` says what was read, for messages.
+StoreData load_input(const InputOptions& in, const std::filesystem::path& scratch, std::string* name);
+
+std::string csv_field(const std::string& s);  // quoted when it holds a comma, quote or newline
+
+}  // namespace hemolens::cli
