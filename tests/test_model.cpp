@@ -182,7 +182,7 @@ TEST(Bundle, PythonXgboostLoadsTheModelAndAgrees) {
   const std::string script = "import xgboost, h5py, numpy as np\n"
                              "b = xgboost.Booster(model_file='" + (dir.path / "m" / "model.json").string() + "')\n"
                              "X = h5py.File('" + store_path.string() + "')['features'][:]\n"
-                             "p = b.predict(xgboost.DMatrix(X, missing=np.nan))\n"
+                             "p = b.predict(xgboost.DMatrix(X, missing=np.nan, feature_names=b.feature_names))\n"  // names travel in model.json
                              "ours = np.fromfile('" + (dir.path / "ours.bin").string() + "', dtype=np.float32).reshape(p.shape)\n"
                              "assert np.abs(p - ours).max() < 1e-6, np.abs(p - ours).max()\n";
   std::ofstream(dir.path / "check.py") << script;

@@ -244,3 +244,25 @@ TEST(GreyMorphology, ClosingMatchesOpenCvOnSampleImages) {
 }
 
 }  // namespace hemolens::test
+
+// Chamfer 3-4: the distance between two pixels is 3 max(|dx|,|dy|) + min(|dx|,|dy|); the
+// two-pass transform must give exactly the minimum of that over the set pixels.
+TEST(ChamferDistance, MatchesBruteForceOnRandomMasks) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 6; ++trial) {
+    const int h = 5 + trial * 7, w = 9 + trial * 5;
+    const hemolens::Plane8 mask = hemolens::test::random_mask(h, w, 0.02 + 0.02 * trial, rng);
+    const hemolens::Plane32 d = hemolens::cpu::chamfer_distance(mask);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        int best = 1 << 28;
+        for (int yy = 0; yy < h; ++yy)
+          for (int xx = 0; xx < w; ++xx)
+            if (mask.at(yy, xx)) {
+              const int ax = std::abs(xx - x), ay = std::abs(yy - y);
+              best = std::min(best, 3 * std::max(ax, ay) + std::min(ax, ay));
+            }
+        ASSERT_EQ(d.at(y, x), best) << "trial " << trial << " at " << y << "," << x;
+      }
+  }
+}

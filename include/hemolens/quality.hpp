@@ -9,7 +9,7 @@ namespace hemolens {
 enum QualityFlag : std::uint32_t {
   kNoCell = 1u << 0,           // no stained object near the centre
   kTouchesBorder = 1u << 1,    // the target cell touches the image border
-  kMultipleNucleated = 1u << 2,// another large nucleated object lies outside the target cell
+  kMultipleNucleated = 1u << 2,// another whole nucleated cell (not cut by the border) lies outside the target
   kImplausibleSize = 1u << 3,  // cell or nucleus area outside the plausible range
 };
 

@@ -67,7 +67,8 @@ class CpuBackend final : public Backend {
                         {"min_stain_threshold", p.min_stain_threshold}, {"nucleus_open_radius", p.nucleus_open_radius},
                         {"cell_open_radius", p.cell_open_radius}, {"min_seed_area", p.min_seed_area},
                         {"other_nucleus_min_area", p.other_nucleus_min_area}, {"min_cell_area", p.min_cell_area},
-                        {"min_nucleus_area", p.min_nucleus_area}, {"max_cell_fraction", p.max_cell_fraction}};
+                        {"min_nucleus_area", p.min_nucleus_area}, {"max_cell_fraction", p.max_cell_fraction},
+                        {"lobe_fraction", p.lobe_fraction},       {"cell_reach", p.cell_reach}};
     return j.dump();
   }
 

@@ -18,6 +18,10 @@ void dilate(const Plane8& in, Plane8& out, int radius);
 void open(const Plane8& in, Plane8& out, int radius);   // erode then dilate
 void close(const Plane8& in, Plane8& out, int radius);  // dilate then erode
 
+// Chamfer (3-4) distance from every pixel to the nearest set pixel of `mask` (3 units per
+// pixel step, 4 per diagonal step; a large value when the mask is empty).
+Plane32 chamfer_distance(const Plane8& mask);
+
 // Grey-level 3x3 square max / min (borders replicated; the closing of size 2r+1 is r
 // dilations followed by r erosions).
 void grey_dilate3(const Plane8& in, Plane8& out);

@@ -1,6 +1,7 @@
 #include "cpu/segment.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "cpu/components.hpp"
@@ -36,6 +37,55 @@ int pick_seed(const std::vector<ComponentStats>& stats, int h, int w, int min_ar
     }
   }
   return best;
+}
+
+// Nucleus candidates inside the cell, without components too small to be a lobe.
+Plane8 nucleus_in_cell(const Plane8& candidates, const Plane32& labels, const std::vector<ComponentStats>& stats, const Plane8& cell,
+                       std::int64_t seed_area, const SegmentParams& sp) {
+  const double min_area = sp.lobe_fraction * double(seed_area);
+  Plane8 n(candidates.height, candidates.width);
+  for (std::size_t i = 0; i < n.size(); ++i)
+    n.data[i] = candidates.data[i] && cell.data[i] && double(stats[std::size_t(labels.data[i])].area) >= min_area;
+  return n;
+}
+
+// The cell limited to `cell_reach` nucleus diameters around the nucleus; the piece holding
+// the seed, holes filled.
+Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const SegmentParams& sp) {
+  const int h = cell.height, w = cell.width;
+  std::int64_t area = 0;
+  int x0 = w, y0 = h, x1 = -1, y1 = -1;  // the cell's box: distances inside it are exact (shortest chamfer paths are monotone)
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      area += nucleus.at(y, x);
+      if (!cell.at(y, x)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  Plane8 out(h, w);
+  if (x1 < 0) return out;
+  const double reach_px = std::max(8.0, sp.cell_reach * std::sqrt(4.0 * double(area) / 3.14159265358979323846));
+  const std::int32_t reach = std::int32_t(std::lround(3.0 * reach_px));  // chamfer units
+  Plane8 crop_nucleus(y1 - y0 + 1, x1 - x0 + 1), near(y1 - y0 + 1, x1 - x0 + 1);
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) crop_nucleus.at(y - y0, x - x0) = nucleus.at(y, x);
+  const Plane32 dist = chamfer_distance(crop_nucleus);
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) near.at(y - y0, x - x0) = cell.at(y, x) && dist.at(y - y0, x - x0) <= reach;
+  // The piece holding most of the seed.
+  Plane32 labels;
+  const auto stats = label_components(near, 8, labels);
+  std::vector<std::int64_t> overlap(stats.size(), 0);
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x)
+      if (nucleus_labels.at(y, x) == seed) ++overlap[std::size_t(labels.at(y - y0, x - x0))];
+  overlap[0] = 0;
+  const int keep = int(std::max_element(overlap.begin(), overlap.end()) - overlap.begin());
+  Plane8 piece(near.height, near.width), filled;
+  for (std::size_t i = 0; i < piece.size(); ++i) piece.data[i] = keep > 0 && labels.data[i] == keep;
+  fill_holes(piece, filled);
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) out.at(y, x) = filled.at(y - y0, x - x0);
+  return out;
 }
 
 }  // namespace
@@ -87,8 +137,11 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   Plane8 cell(h, w);
   for (std::size_t i = 0; i < cell.size(); ++i)
     cell.data[i] = (cell_label > 0 && object_labels.data[i] == cell_label) || nucleus_labels.data[i] == seed;
-  fill_holes(cell, seg.cell);
-  for (std::size_t i = 0; i < cell.size(); ++i) seg.nucleus.data[i] = nucleus_candidates.data[i] && seg.cell.data[i];
+  Plane8 filled_cell;
+  fill_holes(cell, filled_cell);
+  seg.nucleus = nucleus_in_cell(nucleus_candidates, nucleus_labels, nucleus_stats, filled_cell, std::int64_t(nucleus_stats[std::size_t(seed)].area), sp);
+  seg.cell = cut_to_reach(filled_cell, seg.nucleus, nucleus_labels, seed, sp);
+  for (std::size_t i = 0; i < cell.size(); ++i) seg.nucleus.data[i] = seg.nucleus.data[i] && seg.cell.data[i];
 
   // Quality flags.
   std::vector<std::uint8_t> touches_cell(nucleus_stats.size(), 0);
@@ -103,8 +156,13 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
       touches_cell[std::size_t(nucleus_labels.data[i])] = 1;
       border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
     }
-  for (std::size_t l = 1; l < nucleus_stats.size(); ++l)
-    if (!touches_cell[l] && nucleus_stats[l].area >= sp.other_nucleus_min_area) ++seg.other_nucleated;
+  // Another whole nucleated cell: large, apart from the target, and not cut by the border
+  // (crops often show part of a neighbour at the edge; that does not disturb the target).
+  for (std::size_t l = 1; l < nucleus_stats.size(); ++l) {
+    const ComponentStats& s = nucleus_stats[l];
+    const bool at_border = s.min_x == 0 || s.min_y == 0 || s.max_x == w - 1 || s.max_y == h - 1;
+    if (!touches_cell[l] && !at_border && s.area >= sp.other_nucleus_min_area) ++seg.other_nucleated;
+  }
   if (border) seg.flags |= kTouchesBorder;
   if (seg.other_nucleated > 0) seg.flags |= kMultipleNucleated;
   if (cell_area < sp.min_cell_area || nucleus_area < sp.min_nucleus_area ||

@@ -10,7 +10,10 @@
 //  5. the seed is the nucleus component (area >= min_seed_area) whose centroid is nearest
 //     the image centre (CellaVision centres the target cell);
 //  6. cell = the stained object holding most of the seed, plus the seed, holes filled;
-//     nucleus = nucleus candidates inside the cell (all lobes of a segmented neutrophil).
+//     nucleus = nucleus candidates inside the cell (all lobes of a segmented neutrophil)
+//     whose components hold at least `lobe_fraction` of the seed's area (not granules);
+//  7. the cell is cut to pixels within `cell_reach` nucleus diameters of the nucleus, which
+//     removes red cells stuck to it; its component holding the seed, holes filled, remains.
 // For platelets the "nucleus" is the stained granulomere; docs/features.md says so.
 #pragma once
 #include <cstdint>
@@ -33,6 +36,8 @@ struct SegmentParams {
   int min_cell_area = 150;
   int min_nucleus_area = 40;
   double max_cell_fraction = 0.6;  // of the image
+  double lobe_fraction = 0.05;     // nucleus components smaller than this share of the seed are granules
+  double cell_reach = 0.6;         // cytoplasm lies within this many nucleus diameters of the nucleus
 };
 
 struct Segmentation {
