@@ -10,10 +10,15 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "cpu/measure.hpp"
+#include "cpu/segment.hpp"
+#include "hemolens/decode.hpp"
 #include "features/haralick.hpp"
 #include "features/shape.hpp"
 #include "support.hpp"
@@ -340,3 +345,35 @@ TEST(AccumulateLbp, SyntheticImages) {
 }
 
 }  // namespace hemolens::test
+
+// The one-pass texture accumulation of measure() gives the per-region counts exactly.
+TEST(AccumulateTextures, EqualsPerRegionAccumulationOnSampleImages) {
+  int checked = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(hemolens::test::sample_dir())) {
+    if (e.path().extension() != ".jpg" || checked == 12) continue;
+    const hemolens::DecodeResult r = hemolens::decode_file(e.path(), {});
+    ASSERT_TRUE(r.image);
+    const hemolens::cpu::Segmentation seg = hemolens::cpu::segment({r.image->rgb.data(), r.image->height, r.image->width}, {});
+    hemolens::Plane8 levels(seg.rgb.g.height, seg.rgb.g.width), cyto(seg.cell.height, seg.cell.width);
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      levels.data[i] = seg.rgb.g.data[i] >> hemolens::features::kGlcmShift;
+      cyto.data[i] = seg.cell.data[i] && !seg.nucleus.data[i];
+    }
+    auto fused = std::make_unique<hemolens::features::ImageAccumulators>();
+    auto plain = std::make_unique<hemolens::features::ImageAccumulators>();
+    hemolens::cpu::accumulate_textures(seg.rgb.g, levels, seg.cell, seg.nucleus, hemolens::cpu::mask_box(seg.cell), *fused);
+    const hemolens::Plane8* regions[3] = {&seg.cell, &seg.nucleus, &cyto};
+    for (int k = 0; k < 3; ++k) {
+      for (int d = 0; d < hemolens::features::kGlcmDistances; ++d)
+        hemolens::cpu::accumulate_glcm(levels, *regions[k], hemolens::features::glcm_distance(d), hemolens::features::kGlcmLevels,
+                                       plain->glcm[k][d]);
+      hemolens::cpu::accumulate_lbp(seg.rgb.g, *regions[k], hemolens::cpu::mask_box(*regions[k]), 1, plain->lbp[k]);
+      hemolens::cpu::accumulate_lbp(seg.rgb.g, *regions[k], hemolens::cpu::mask_box(*regions[k]), 2, plain->lbp2[k]);
+    }
+    EXPECT_EQ(0, std::memcmp(fused->glcm, plain->glcm, sizeof fused->glcm)) << e.path();
+    EXPECT_EQ(0, std::memcmp(fused->lbp, plain->lbp, sizeof fused->lbp)) << e.path();
+    EXPECT_EQ(0, std::memcmp(fused->lbp2, plain->lbp2, sizeof fused->lbp2)) << e.path();
+    ++checked;
+  }
+  EXPECT_EQ(checked, 12);
+}

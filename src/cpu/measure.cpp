@@ -186,6 +186,68 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, in
     }
 }
 
+void accumulate_textures(const Plane8& grey, const Plane8& levels, const Plane8& cell, const Plane8& nucleus, const Box& box,
+                         ImageAccumulators& acc) {
+  if (box.empty()) return;
+  using features::kGlcmLevels;
+  // Code per pixel of the box, padded by the largest distance: the grey level (5 bits), bit 5
+  // for nucleus, bit 6 for cell; 0xFF outside the cell (and in the padding).
+  constexpr std::uint8_t kOut = 0xFF, kNuc = 0x20, kCell = 0x40, kLevel = 0x1F;
+  const int pad = features::glcm_distance(features::kGlcmDistances - 1);
+  const int bw = box.width(), bh = box.height(), pw = bw + 2 * pad;
+  std::vector<std::uint8_t> code(std::size_t(pw) * std::size_t(bh + 2 * pad), kOut);
+  auto at = [&](int y, int x) -> std::uint8_t& { return code[std::size_t(y + pad) * pw + std::size_t(x + pad)]; };
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      if (cell.at(box.y0 + y, box.x0 + x))
+        at(y, x) = std::uint8_t(levels.at(box.y0 + y, box.x0 + x) | kCell | (nucleus.at(box.y0 + y, box.x0 + x) ? kNuc : 0));
+
+  // GLCM: for each distance, offsets (d,0), (d,d), (0,d), (-d,d), counted one way, then symmetrised.
+  std::vector<std::uint32_t> one_way(std::size_t(3) * kGlcmLevels * kGlcmLevels);
+  for (int di = 0; di < features::kGlcmDistances; ++di) {
+    const int d = features::glcm_distance(di);
+    const std::ptrdiff_t offsets[4] = {d, std::ptrdiff_t(d) * pw + d, std::ptrdiff_t(d) * pw, std::ptrdiff_t(d) * pw - d};
+    std::fill(one_way.begin(), one_way.end(), 0u);
+    for (int y = 0; y < bh; ++y) {
+      const std::uint8_t* row = &at(y, 0);
+      for (int x = 0; x < bw; ++x) {
+        const std::uint8_t p = row[x];
+        if (p == kOut) continue;
+        for (const std::ptrdiff_t o : offsets) {
+          const std::uint8_t q = row[x + o];
+          if (q == kOut) continue;  // both in the cell from here on
+          const std::size_t ij = std::size_t(p & kLevel) * kGlcmLevels + (q & kLevel);
+          ++one_way[ij];                                                                                    // cell
+          if ((p & q & kNuc) != 0) ++one_way[std::size_t(kGlcmLevels * kGlcmLevels) + ij];                  // nucleus
+          else if (((p | q) & kNuc) == 0) ++one_way[std::size_t(2 * kGlcmLevels * kGlcmLevels) + ij];     // cytoplasm
+        }
+      }
+    }
+    for (int r = 0; r < 3; ++r) {
+      const std::uint32_t* c = &one_way[std::size_t(r) * kGlcmLevels * kGlcmLevels];
+      for (int i = 0; i < kGlcmLevels; ++i)
+        for (int j = 0; j < kGlcmLevels; ++j) acc.glcm[r][di][i * kGlcmLevels + j] += c[i * kGlcmLevels + j] + c[j * kGlcmLevels + i];
+    }
+  }
+
+  // LBP on the grey plane (rings 1 and 2), pixels far enough from the image border.
+  const int dx[8] = {1, 1, 0, -1, -1, -1, 0, 1}, dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
+  for (int r = 1; r <= 2; ++r) {
+    std::uint32_t(*bins)[features::kLbpBins] = r == 1 ? acc.lbp : acc.lbp2;
+    for (int y = std::max(box.y0, r); y <= std::min(box.y1, grey.height - 1 - r); ++y)
+      for (int x = std::max(box.x0, r); x <= std::min(box.x1, grey.width - 1 - r); ++x) {
+        const std::uint8_t p = at(y - box.y0, x - box.x0);
+        if (p == kOut) continue;
+        const int c = grey.at(y, x);
+        unsigned pattern = 0;
+        for (int k = 0; k < 8; ++k) pattern |= unsigned(grey.at(y + r * dy[k], x + r * dx[k]) >= c) << k;
+        const int b = features::lbp_riu2(pattern);
+        ++bins[features::kCell][b];
+        ++bins[(p & kNuc) ? features::kNucleus : features::kCytoplasm][b];
+      }
+  }
+}
+
 namespace {
 
 // The background (most of the image) is sampled on even rows and columns: its colour is
@@ -254,16 +316,30 @@ void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAcc
 
 void laplacian(const Segmentation& seg, ImageAccumulators& acc) {
   const Plane8& g = seg.rgb.g;
-  for (int y = 1; y + 1 < g.height; ++y)
-    for (int x = 1; x + 1 < g.width; ++x) {
-      const std::int64_t l = 4 * g.at(y, x) - g.at(y - 1, x) - g.at(y + 1, x) - g.at(y, x - 1) - g.at(y, x + 1);
-      for (int k = 0; k < 2; ++k) {
-        if (k == 1 && !seg.cell.at(y, x)) continue;
-        acc.laplacian_sum[k] += l;
-        acc.laplacian_sq[k] += l * l;
-        ++acc.laplacian_n[k];
-      }
+  const int w = g.width;
+  if (w < 3) return;  // no interior pixel
+  for (int y = 1; y + 1 < g.height; ++y) {
+    const std::uint8_t* up = &g.data[std::size_t(y - 1) * w];
+    const std::uint8_t* mid = &g.data[std::size_t(y) * w];
+    const std::uint8_t* down = &g.data[std::size_t(y + 1) * w];
+    const std::uint8_t* in_cell = &seg.cell.data[std::size_t(y) * w];
+    std::int64_t sum = 0, sq = 0, cell_sum = 0, cell_sq = 0, cell_n = 0;
+    for (int x = 1; x + 1 < w; ++x) {
+      const std::int32_t l = 4 * mid[x] - up[x] - down[x] - mid[x - 1] - mid[x + 1];
+      sum += l;
+      sq += l * l;
+      const std::int32_t c = in_cell[x] != 0;
+      cell_sum += c * l;
+      cell_sq += c * l * l;
+      cell_n += c;
     }
+    acc.laplacian_sum[0] += sum;
+    acc.laplacian_sq[0] += sq;
+    acc.laplacian_n[0] += w - 2;
+    acc.laplacian_sum[1] += cell_sum;
+    acc.laplacian_sq[1] += cell_sq;
+    acc.laplacian_n[1] += cell_n;
+  }
 }
 
 }  // namespace
@@ -282,21 +358,11 @@ void measure(const Segmentation& seg, ImageAccumulators& acc) {
   measure_shape(seg.cell, acc.shape[features::kCell]);
   measure_shape(seg.nucleus, acc.shape[features::kNucleus]);
 
-  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width), cytoplasm(seg.cell.height, seg.cell.width);
-  for (std::size_t i = 0; i < levels.size(); ++i) {
-    levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
-    cytoplasm.data[i] = seg.cell.data[i] && !seg.nucleus.data[i];
-  }
-  const Plane8* texture_regions[features::kTextureRegions] = {&seg.cell, &seg.nucleus, &cytoplasm};
-  for (int r = 0; r < features::kTextureRegions; ++r) {
-    // The cytoplasm lies inside the cell's box; the others have their own.
-    const features::ShapeAccumulator& s = acc.shape[r == features::kCytoplasm ? features::kCell : r];
-    const Box box{s.min_x, s.min_y, s.max_x, s.max_y};
-    for (int d = 0; d < features::kGlcmDistances; ++d)
-      accumulate_glcm(levels, *texture_regions[r], box, features::glcm_distance(d), features::kGlcmLevels, acc.glcm[r][d]);
-    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, 1, acc.lbp[r]);
-    accumulate_lbp(seg.rgb.g, *texture_regions[r], box, 2, acc.lbp2[r]);
-  }
+  const features::ShapeAccumulator& cell = acc.shape[features::kCell];
+  const Box cell_box{cell.min_x, cell.min_y, cell.max_x, cell.max_y};
+  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width);
+  for (std::size_t i = 0; i < levels.size(); ++i) levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
+  accumulate_textures(seg.rgb.g, levels, seg.cell, seg.nucleus, cell_box, acc);
   granularity(seg, acc.shape[features::kCell], acc);
   laplacian(seg, acc);
 }

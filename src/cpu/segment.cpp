@@ -20,6 +20,19 @@ Plane8 smooth(const Plane8& p, const SegmentParams& sp) {
   return m;
 }
 
+// The window where the target cell can lie: the seed's box grown by the object holding it.
+struct CellBox {
+  int x0, y0, x1, y1;  // inclusive
+  void add(const ComponentStats& s) {
+    x0 = std::min(x0, s.min_x), y0 = std::min(y0, s.min_y), x1 = std::max(x1, s.max_x), y1 = std::max(y1, s.max_y);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x) f(y, x);
+  }
+};
+
 // Nucleus component nearest the centre; centroids in 1/16 pixel, so the choice is exact
 // integer arithmetic on every backend. Returns 0 when none is large enough.
 int pick_seed(const std::vector<ComponentStats>& stats, int h, int w, int min_area) {
@@ -41,50 +54,43 @@ int pick_seed(const std::vector<ComponentStats>& stats, int h, int w, int min_ar
 
 // Nucleus candidates inside the cell, without components too small to be a lobe.
 Plane8 nucleus_in_cell(const Plane8& candidates, const Plane32& labels, const std::vector<ComponentStats>& stats, const Plane8& cell,
-                       std::int64_t seed_area, const SegmentParams& sp) {
+                       const CellBox& box, std::int64_t seed_area, const SegmentParams& sp) {
   const double min_area = sp.lobe_fraction * double(seed_area);
   Plane8 n(candidates.height, candidates.width);
-  for (std::size_t i = 0; i < n.size(); ++i)
-    n.data[i] = candidates.data[i] && cell.data[i] && double(stats[std::size_t(labels.data[i])].area) >= min_area;
+  box.for_each([&](int y, int x) {
+    n.at(y, x) = candidates.at(y, x) && cell.at(y, x) && double(stats[std::size_t(labels.at(y, x))].area) >= min_area;
+  });
   return n;
 }
 
 // The cell limited to `cell_reach` nucleus diameters around the nucleus; the piece holding
-// the seed, holes filled.
-Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const SegmentParams& sp) {
-  const int h = cell.height, w = cell.width;
+// the seed, holes filled. Distances are computed in the cell's box: exact there, because
+// shortest chamfer paths are monotone and stay inside the box of their ends.
+Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const CellBox& box,
+                    const SegmentParams& sp) {
+  Plane8 out(cell.height, cell.width);
   std::int64_t area = 0;
-  int x0 = w, y0 = h, x1 = -1, y1 = -1;  // the cell's box: distances inside it are exact (shortest chamfer paths are monotone)
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      area += nucleus.at(y, x);
-      if (!cell.at(y, x)) continue;
-      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
-    }
-  Plane8 out(h, w);
-  if (x1 < 0) return out;
+  box.for_each([&](int y, int x) { area += nucleus.at(y, x); });
   const double reach_px = std::max(8.0, sp.cell_reach * std::sqrt(4.0 * double(area) / 3.14159265358979323846));
   const std::int32_t reach = std::int32_t(std::lround(3.0 * reach_px));  // chamfer units
-  Plane8 crop_nucleus(y1 - y0 + 1, x1 - x0 + 1), near(y1 - y0 + 1, x1 - x0 + 1);
-  for (int y = y0; y <= y1; ++y)
-    for (int x = x0; x <= x1; ++x) crop_nucleus.at(y - y0, x - x0) = nucleus.at(y, x);
+  const int bh = box.y1 - box.y0 + 1, bw = box.x1 - box.x0 + 1;
+  Plane8 crop_nucleus(bh, bw), near(bh, bw);
+  box.for_each([&](int y, int x) { crop_nucleus.at(y - box.y0, x - box.x0) = nucleus.at(y, x); });
   const Plane32 dist = chamfer_distance(crop_nucleus);
-  for (int y = y0; y <= y1; ++y)
-    for (int x = x0; x <= x1; ++x) near.at(y - y0, x - x0) = cell.at(y, x) && dist.at(y - y0, x - x0) <= reach;
+  box.for_each([&](int y, int x) { near.at(y - box.y0, x - box.x0) = cell.at(y, x) && dist.at(y - box.y0, x - box.x0) <= reach; });
   // The piece holding most of the seed.
   Plane32 labels;
   const auto stats = label_components(near, 8, labels);
   std::vector<std::int64_t> overlap(stats.size(), 0);
-  for (int y = y0; y <= y1; ++y)
-    for (int x = x0; x <= x1; ++x)
-      if (nucleus_labels.at(y, x) == seed) ++overlap[std::size_t(labels.at(y - y0, x - x0))];
+  box.for_each([&](int y, int x) {
+    if (nucleus_labels.at(y, x) == seed) ++overlap[std::size_t(labels.at(y - box.y0, x - box.x0))];
+  });
   overlap[0] = 0;
   const int keep = int(std::max_element(overlap.begin(), overlap.end()) - overlap.begin());
-  Plane8 piece(near.height, near.width), filled;
+  Plane8 piece(bh, bw), filled;
   for (std::size_t i = 0; i < piece.size(); ++i) piece.data[i] = keep > 0 && labels.data[i] == keep;
   fill_holes(piece, filled);
-  for (int y = y0; y <= y1; ++y)
-    for (int x = x0; x <= x1; ++x) out.at(y, x) = filled.at(y - y0, x - x0);
+  box.for_each([&](int y, int x) { out.at(y, x) = filled.at(y - box.y0, x - box.x0); });
   return out;
 }
 
@@ -128,34 +134,41 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
     seg.flags |= kNoCell;
     return seg;
   }
+  // Everything from here on happens inside the box of the seed and of the objects it touches.
+  const ComponentStats& seed_stats = nucleus_stats[std::size_t(seed)];
   // The object holding most seed pixels (ties: the lower label).
   std::vector<std::int64_t> overlap(object_stats.size(), 0);
-  for (std::size_t i = 0; i < nucleus_labels.size(); ++i)
-    if (nucleus_labels.data[i] == seed) ++overlap[std::size_t(object_labels.data[i])];
+  for (int y = seed_stats.min_y; y <= seed_stats.max_y; ++y)
+    for (int x = seed_stats.min_x; x <= seed_stats.max_x; ++x)
+      if (nucleus_labels.at(y, x) == seed) ++overlap[std::size_t(object_labels.at(y, x))];
   overlap[0] = 0;
   const int cell_label = int(std::max_element(overlap.begin(), overlap.end()) - overlap.begin());
+  CellBox box{seed_stats.min_x, seed_stats.min_y, seed_stats.max_x, seed_stats.max_y};
+  if (cell_label > 0) box.add(object_stats[std::size_t(cell_label)]);
   Plane8 cell(h, w);
-  for (std::size_t i = 0; i < cell.size(); ++i)
-    cell.data[i] = (cell_label > 0 && object_labels.data[i] == cell_label) || nucleus_labels.data[i] == seed;
+  box.for_each([&](int y, int x) {
+    cell.at(y, x) = (cell_label > 0 && object_labels.at(y, x) == cell_label) || nucleus_labels.at(y, x) == seed;
+  });
   Plane8 filled_cell;
   fill_holes(cell, filled_cell);
-  seg.nucleus = nucleus_in_cell(nucleus_candidates, nucleus_labels, nucleus_stats, filled_cell, std::int64_t(nucleus_stats[std::size_t(seed)].area), sp);
-  seg.cell = cut_to_reach(filled_cell, seg.nucleus, nucleus_labels, seed, sp);
-  for (std::size_t i = 0; i < cell.size(); ++i) seg.nucleus.data[i] = seg.nucleus.data[i] && seg.cell.data[i];
+  seg.nucleus = nucleus_in_cell(nucleus_candidates, nucleus_labels, nucleus_stats, filled_cell, box, seed_stats.area, sp);
+  seg.cell = cut_to_reach(filled_cell, seg.nucleus, nucleus_labels, seed, box, sp);
 
-  // Quality flags.
+  // Quality flags (and the nucleus cut to the final cell).
   std::vector<std::uint8_t> touches_cell(nucleus_stats.size(), 0);
   std::int64_t cell_area = 0, nucleus_area = 0;
   bool border = false;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const std::size_t i = std::size_t(y) * w + x;
-      if (!seg.cell.data[i]) continue;
-      ++cell_area;
-      nucleus_area += seg.nucleus.data[i];
-      touches_cell[std::size_t(nucleus_labels.data[i])] = 1;
-      border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+  box.for_each([&](int y, int x) {
+    std::uint8_t& n = seg.nucleus.at(y, x);
+    if (!seg.cell.at(y, x)) {
+      n = 0;
+      return;
     }
+    ++cell_area;
+    nucleus_area += n;
+    touches_cell[std::size_t(nucleus_labels.at(y, x))] = 1;
+    border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+  });
   // Another whole nucleated cell: large, apart from the target, and not cut by the border
   // (crops often show part of a neighbour at the edge; that does not disturb the target).
   for (std::size_t l = 1; l < nucleus_stats.size(); ++l) {
