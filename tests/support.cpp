@@ -2,11 +2,31 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace hemolens::test {
 
 std::filesystem::path source_dir() { return HEMOLENS_SOURCE_DIR; }
 std::filesystem::path sample_dir() { return source_dir() / "data" / "sample"; }
 std::filesystem::path hemolens_binary() { return HEMOLENS_BINARY; }
+
+// Every *.jpg / *.jpeg below data/sample (recursively), sorted so runs are reproducible.
+std::vector<std::filesystem::path> sample_jpegs() {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  const std::filesystem::path dir = sample_dir();
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::string ext = it->path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (ext == ".jpg" || ext == ".jpeg") out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 TempDir::TempDir(const std::string& tag) {
   static int counter = 0;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -14,6 +15,8 @@ namespace hemolens::test {
 std::filesystem::path source_dir();
 std::filesystem::path sample_dir();  // data/sample (one folder per class)
 std::filesystem::path hemolens_binary();
+// Every *.jpg / *.jpeg below data/sample (recursively), sorted so runs are reproducible.
+std::vector<std::filesystem::path> sample_jpegs();
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 struct TempDir {

@@ -29,21 +29,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-std::vector<std::filesystem::path> sample_jpegs() {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  const std::filesystem::path dir = sample_dir();
-  if (!std::filesystem::is_directory(dir, ec)) return out;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::string ext = it->path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (ext == ".jpg" || ext == ".jpeg") out.push_back(it->path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // |a - b| within a relative 1e-9, or an absolute `abs_tol` (for values near zero).
 ::testing::AssertionResult close(const char* a_expr, const char* b_expr, const char* /*tol_expr*/, double a, double b,
