@@ -104,3 +104,18 @@ TEST(Cli, TrainEvaluatePredictOnTheSample) {
   EXPECT_EQ(broken.status, 1);
   EXPECT_NE(broken.output.find("damaged"), std::string::npos) << broken.output;
 }
+
+TEST(Cli, CompareTrainsEveryModelKindOnTheSameFolds) {
+  test::TempDir dir("cli-compare");
+  const std::string store = (dir.path / "s.h5").string();
+  ASSERT_EQ(run("extract " + test::sample_dir().string() + " -o " + store + " --backend cpu -q").status, 0);
+  std::ofstream(dir.path / "quick.json") << R"({"rounds": 5, "early_stopping_rounds": 0, "forest_trees": 10})";
+  const Result r = run("train " + store + " -o " + (dir.path / "m").string() + " --device cpu --compare --config " +
+                       (dir.path / "quick.json").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* model : {"gblinear (linear baseline)", "rf (random forest)", "gbtree", "dart"})
+    EXPECT_NE(r.output.find(model), std::string::npos) << model << " missing from:\n" << r.output;
+  std::ifstream in(dir.path / "m" / "bundle.json");
+  const std::string bundle{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_NE(bundle.find("\"comparison\""), std::string::npos);  // the table is kept with the model
+}
