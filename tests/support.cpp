@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include "pipeline/extract.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +28,21 @@ std::vector<std::filesystem::path> sample_jpegs() {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+const StoreData& sample_store(std::filesystem::path* path) {
+  static TempDir dir("sample-store");
+  static const StoreData store = [] {
+    ExtractOptions opt;
+    opt.input = sample_dir();
+    opt.output = dir.path / "sample.h5";
+    opt.backend = BackendKind::kCpu;
+    opt.threads = 2;
+    run_extract(opt);
+    return read_store(opt.output);
+  }();
+  if (path) *path = dir.path / "sample.h5";
+  return store;
 }
 
 TempDir::TempDir(const std::string& tag) {

@@ -9,6 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "hemolens/image.hpp"
+#include "hemolens/store.hpp"
 
 namespace hemolens::test {
 
@@ -17,6 +18,10 @@ std::filesystem::path sample_dir();  // data/sample (one folder per class)
 std::filesystem::path hemolens_binary();
 // Every *.jpg / *.jpeg below data/sample (recursively), sorted so runs are reproducible.
 std::vector<std::filesystem::path> sample_jpegs();
+
+// The bundled sample extracted once per test process (CPU backend) and its path: the model,
+// forest and explanation tests share it instead of extracting it each.
+const StoreData& sample_store(std::filesystem::path* path = nullptr);
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 struct TempDir {

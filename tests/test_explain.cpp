@@ -35,13 +35,7 @@ struct Trained {
 const Trained& trained() {
   static const Trained* t = [] {
     auto* t = new Trained;
-    ExtractOptions opt;
-    opt.input = test::sample_dir();
-    opt.output = t->dir.path / "sample.h5";
-    opt.backend = BackendKind::kCpu;
-    opt.threads = 2;
-    run_extract(opt);
-    t->store = read_store(opt.output);
+    t->store = test::sample_store();
     const LabelledData d = labelled_rows(t->store, "sample");
     TrainParams p;
     p.rounds = 20;

@@ -361,7 +361,7 @@ TEST(AccumulateTextures, EqualsPerRegionAccumulationOnSampleImages) {
     }
     auto fused = std::make_unique<hemolens::features::ImageAccumulators>();
     auto plain = std::make_unique<hemolens::features::ImageAccumulators>();
-    hemolens::cpu::accumulate_textures(seg.rgb.g, levels, seg.cell, seg.nucleus, hemolens::cpu::mask_box(seg.cell), *fused);
+    hemolens::cpu::accumulate_textures(seg.rgb.g, seg.cell, seg.nucleus, hemolens::cpu::mask_box(seg.cell), *fused);
     const hemolens::Plane8* regions[3] = {&seg.cell, &seg.nucleus, &cyto};
     for (int k = 0; k < 3; ++k) {
       for (int d = 0; d < hemolens::features::kGlcmDistances; ++d)

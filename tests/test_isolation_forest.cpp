@@ -68,19 +68,7 @@ IsolationForest hand_tree() {
   return f;
 }
 
-const StoreData& sample_store() {
-  static test::TempDir dir("forest-store");
-  static const StoreData store = [] {
-    ExtractOptions opt;
-    opt.input = test::sample_dir();
-    opt.output = dir.path / "sample.h5";
-    opt.backend = BackendKind::kCpu;
-    opt.threads = 2;
-    run_extract(opt);
-    return read_store(opt.output);
-  }();
-  return store;
-}
+using test::sample_store;
 
 int run_status(const std::string& cmd) {
   const int s = std::system(cmd.c_str());

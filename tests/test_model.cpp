@@ -72,20 +72,7 @@ TEST(TrainParams, UnknownKeysAndBadValuesAreRefused) {
 
 namespace {
 
-// The sample's store, extracted once for the model tests.
-const StoreData& sample_store(fs::path* path = nullptr) {
-  static test::TempDir dir("model-store");
-  static const StoreData store = [] {
-    ExtractOptions opt;
-    opt.input = test::sample_dir();
-    opt.output = dir.path / "sample.h5";
-    opt.backend = BackendKind::kCpu;
-    run_extract(opt);
-    return read_store(opt.output);
-  }();
-  if (path) *path = dir.path / "sample.h5";
-  return store;
-}
+using test::sample_store;
 
 TrainParams quick() {
   TrainParams p;

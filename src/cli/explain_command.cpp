@@ -10,11 +10,11 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/input.hpp"
 #include "hemolens/quality.hpp"
 #include "hemolens/schema.hpp"
 #include "model/anomaly.hpp"
 #include "model/explain.hpp"
-#include "pipeline/extract.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,14 +33,8 @@ struct ExplainArgs {
 StoreData measure(const ExplainArgs& a, const fs::path& scratch) {
   if (!fs::exists(a.image)) throw std::runtime_error("explain: " + a.image + " does not exist");
   if (!fs::is_regular_file(a.image)) throw std::runtime_error("explain: " + a.image + " is not an image file");
-  ExtractOptions opt;
-  opt.backend = parse_backend_kind(a.backend);
-  opt.threads = a.threads;
-  opt.input = scratch / "input.csv";
-  opt.output = scratch / "input.h5";
-  std::ofstream(opt.input) << "path,label\n\"" << fs::absolute(a.image).string() << "\",\n";
-  run_extract(opt);
-  StoreData s = read_store(opt.output);
+  std::string name;
+  StoreData s = load_input({{a.image}, a.backend, a.threads}, scratch, &name);
   if (s.rows == 0)
     throw std::runtime_error("explain: cannot use " + a.image + ": " + (s.skipped.empty() ? std::string("no image read") : s.skipped[0].reason));
   return s;

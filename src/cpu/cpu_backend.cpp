@@ -13,14 +13,6 @@
 #include "hemolens/schema.hpp"
 
 namespace hemolens::cpu {
-
-std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, features::ImageAccumulators& acc, float* row) {
-  const Segmentation seg = segment(img, params);
-  measure(seg, acc);
-  features::compute_row(acc, row);
-  return acc.flags;
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -28,6 +20,26 @@ using Clock = std::chrono::steady_clock;
 std::int64_t ns_since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
 }
+
+}  // namespace
+
+std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, features::ImageAccumulators& acc, float* row,
+                            StageNanos* nanos) {
+  const auto t0 = Clock::now();
+  const Segmentation seg = segment(img, params);
+  const auto t1 = Clock::now();
+  measure(seg, acc);
+  const auto t2 = Clock::now();
+  features::compute_row(acc, row);
+  if (nanos) {
+    nanos->segment += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+    nanos->measure += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
+    nanos->formulas += ns_since(t2);
+  }
+  return acc.flags;
+}
+
+namespace {
 
 class CpuBackend final : public Backend {
  public:
@@ -42,18 +54,11 @@ class CpuBackend final : public Backend {
     out.flags.assign(batch.size(), 0);
     // ImageAccumulators is ~60 KB: one per thread, reused.
     features::ImageAccumulators& acc = accumulators_.local();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto t0 = Clock::now();
-      const Segmentation seg = segment(batch.view(i), params_);
-      auto t1 = Clock::now();
-      segment_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
-      measure(seg, acc);
-      measure_ns_ += ns_since(t1);
-      auto t2 = Clock::now();
-      features::compute_row(acc, &out.values[i * cols]);
-      out.flags[i] = acc.flags;
-      formula_ns_ += ns_since(t2);
-    }
+    StageNanos nanos;
+    for (std::size_t i = 0; i < batch.size(); ++i) out.flags[i] = extract_image(batch.view(i), params_, acc, &out.values[i * cols], &nanos);
+    segment_ns_ += nanos.segment;
+    measure_ns_ += nanos.measure;
+    formula_ns_ += nanos.formulas;
   }
 
   std::vector<std::pair<std::string, double>> stage_seconds() const override {

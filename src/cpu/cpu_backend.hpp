@@ -9,7 +9,14 @@
 
 namespace hemolens::cpu {
 
-// One image: fills `acc` and writes its feature row; returns the quality flags.
-std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, features::ImageAccumulators& acc, float* row);
+// Nanoseconds spent per stage, added to by extract_image when given.
+struct StageNanos {
+  std::int64_t segment = 0, measure = 0, formulas = 0;
+};
+
+// One image: fills `acc` and writes its feature row; returns the quality flags. The one path
+// from pixels to a row on the CPU: the backend and the benchmarks call it.
+std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, features::ImageAccumulators& acc, float* row,
+                            StageNanos* nanos = nullptr);
 
 }  // namespace hemolens::cpu

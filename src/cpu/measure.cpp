@@ -186,11 +186,11 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, in
     }
 }
 
-void accumulate_textures(const Plane8& grey, const Plane8& levels, const Plane8& cell, const Plane8& nucleus, const Box& box,
+void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& nucleus, const Box& box,
                          ImageAccumulators& acc) {
   if (box.empty()) return;
   using features::kGlcmLevels;
-  // Code per pixel of the box, padded by the largest distance: the grey level (5 bits), bit 5
+  // Code per pixel of the box, padded by the largest distance: the GLCM level (5 bits), bit 5
   // for nucleus, bit 6 for cell; 0xFF outside the cell (and in the padding).
   constexpr std::uint8_t kOut = 0xFF, kNuc = 0x20, kCell = 0x40, kLevel = 0x1F;
   const int pad = features::glcm_distance(features::kGlcmDistances - 1);
@@ -200,7 +200,8 @@ void accumulate_textures(const Plane8& grey, const Plane8& levels, const Plane8&
   for (int y = 0; y < bh; ++y)
     for (int x = 0; x < bw; ++x)
       if (cell.at(box.y0 + y, box.x0 + x))
-        at(y, x) = std::uint8_t(levels.at(box.y0 + y, box.x0 + x) | kCell | (nucleus.at(box.y0 + y, box.x0 + x) ? kNuc : 0));
+        at(y, x) = std::uint8_t((grey.at(box.y0 + y, box.x0 + x) >> features::kGlcmShift) | kCell |
+                                (nucleus.at(box.y0 + y, box.x0 + x) ? kNuc : 0));
 
   // GLCM: for each distance, offsets (d,0), (d,d), (0,d), (-d,d), counted one way, then symmetrised.
   std::vector<std::uint32_t> one_way(std::size_t(3) * kGlcmLevels * kGlcmLevels);
@@ -360,9 +361,7 @@ void measure(const Segmentation& seg, ImageAccumulators& acc) {
 
   const features::ShapeAccumulator& cell = acc.shape[features::kCell];
   const Box cell_box{cell.min_x, cell.min_y, cell.max_x, cell.max_y};
-  Plane8 levels(seg.rgb.g.height, seg.rgb.g.width);
-  for (std::size_t i = 0; i < levels.size(); ++i) levels.data[i] = seg.rgb.g.data[i] >> features::kGlcmShift;
-  accumulate_textures(seg.rgb.g, levels, seg.cell, seg.nucleus, cell_box, acc);
+  accumulate_textures(seg.rgb.g, seg.cell, seg.nucleus, cell_box, acc);
   granularity(seg, acc.shape[features::kCell], acc);
   laplacian(seg, acc);
 }

@@ -38,9 +38,10 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, std::uint32_t* bin
 void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, int r, std::uint32_t* bins);
 
 // The texture accumulators of the cell, the nucleus and the cytoplasm (= cell minus nucleus;
-// the nucleus lies inside the cell) in one pass over the cell's box: the same counts as
-// accumulate_glcm / accumulate_lbp per region (tested), a third of the memory traffic.
-void accumulate_textures(const Plane8& grey, const Plane8& levels, const Plane8& cell, const Plane8& nucleus, const Box& cell_box,
+// the nucleus lies inside the cell) in one pass over the cell's box, GLCM levels taken as
+// grey >> kGlcmShift: the same counts as accumulate_glcm / accumulate_lbp per region, which
+// stay as the plain reference this is tested against.
+void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& nucleus, const Box& cell_box,
                          features::ImageAccumulators& acc);
 
 // Everything for one segmented image.

@@ -167,7 +167,7 @@ HL_HD void emit_features(const ImageAccumulators& a, Sink& out) {
 
   // Texture of the cell and the nucleus.
   for (int r = 0; r < kTextureRegions; ++r) emit_texture(a, r, out);
-  const double cell_px = double(a.closing_sum[0] > 0 ? a.shape[kCell].moments.m00 : 0);
+  const double cell_px = double(a.shape[kCell].moments.m00);
   for (int s = 1; s <= kGranularitySizes; ++s)
     out({"cell", "granularity_", 2 * s + 1, "texture", "0-255",
          "mean grey-level gain of the cell under a closing with a square of side k (dark granules of that size)"},
