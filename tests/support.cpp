@@ -1,5 +1,9 @@
 #include "support.hpp"
 
+#include "model/anomaly.hpp"
+#include "model/bundle.hpp"
+#include "model/labelled.hpp"
+#include "model/train.hpp"
 #include "pipeline/extract.hpp"
 
 #include <unistd.h>
@@ -43,6 +47,27 @@ const StoreData& sample_store(std::filesystem::path* path) {
   }();
   if (path) *path = dir.path / "sample.h5";
   return store;
+}
+
+const std::filesystem::path& sample_bundle() {
+  static TempDir dir("sample-bundle");
+  static const std::filesystem::path bundle = [] {
+    using namespace hemolens::model;
+    const StoreData& s = sample_store();
+    TrainParams p;
+    p.rounds = 20;
+    p.early_stopping_rounds = 0;
+    p.device = "cpu";
+    p.threads = 2;
+    const std::filesystem::path out = dir.path / "model";
+    save_bundle(out, fit_with_validation(labelled_rows(s, "sample").table, p).booster,
+                {{"classes", s.classes}, {"feature_names", s.feature_names}, {"schema_hash", s.meta.schema_hash}, {"schema_version", s.meta.schema_version}});
+    AnomalyParams ap;
+    ap.threads = 2;
+    add_anomaly_to_bundle(out, fit_anomaly(s, s.classes, ap), {{"store", "sample"}});
+    return out;
+  }();
+  return bundle;
 }
 
 TempDir::TempDir(const std::string& tag) {

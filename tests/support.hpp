@@ -23,6 +23,10 @@ std::vector<std::filesystem::path> sample_jpegs();
 // forest and explanation tests share it instead of extracting it each.
 const StoreData& sample_store(std::filesystem::path* path = nullptr);
 
+// A model bundle trained on the sample store (20 rounds, seeded) with its anomaly forests,
+// made once per test process: what the explanation and server tests load.
+const std::filesystem::path& sample_bundle();
+
 // A fresh empty directory under the system temp dir, removed by the destructor.
 struct TempDir {
   std::filesystem::path path;

@@ -16,10 +16,14 @@ using namespace hemolens;
 
 TEST(Schema, NamesAreUniqueAndDescribed) {
   const FeatureSchema& s = feature_schema();
-  std::set<std::string> names;
+  std::set<std::string> names, labels;
   for (const auto& f : s.features) {
     EXPECT_TRUE(names.insert(f.name).second) << "duplicate " << f.name;
     EXPECT_FALSE(f.description.empty()) << f.name;
+    // Plain words for lab users: one per feature, no feature left with its technical stem.
+    EXPECT_TRUE(labels.insert(f.label).second) << "label \"" << f.label << "\" of " << f.name << " is not unique";
+    EXPECT_EQ(f.label.find('_'), std::string::npos) << f.name << " has no plain label: " << f.label;
+    EXPECT_EQ(f.label.rfind(f.region + " ", 0), 0u) << f.name << ": the label should start with its region: " << f.label;
     EXPECT_TRUE(std::set<std::string>({"shape", "moments", "colour", "texture", "quality"}).count(f.group)) << f.name;
   }
   EXPECT_EQ(s.hash.size(), 16u);

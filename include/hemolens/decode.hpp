@@ -23,6 +23,7 @@ struct DecodedImage {
 struct DecodeResult {
   std::optional<DecodedImage> image;
   std::string reason;  // set when `image` is empty
+  bool over_limit = false;  // refused because it exceeds DecodeLimits::max_pixels
 };
 
 // Reads and decodes one file. Never throws for bad input: every failure is a reason.

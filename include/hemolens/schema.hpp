@@ -16,6 +16,7 @@ struct FeatureInfo {
   std::string region;  // cell, nucleus, cytoplasm, background, image
   std::string unit;
   std::string description;
+  std::string label;  // a few plain words for lab users ("nucleus colour saturation, median")
 };
 
 struct FeatureSchema {

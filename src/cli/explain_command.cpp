@@ -75,7 +75,7 @@ void print_contributions(const ModelBundle& b, const StoreData& s, const Explana
   for (const auto& c : e.top) {
     const std::string& name = b.feature_names[c.feature];
     const FeatureInfo* info = info_of(name);
-    const std::string what = info ? info->description + " (" + info->region + ")" : "";
+    const std::string what = info ? info->label : "";
     std::printf("  %+7.3f  %-28s = %-10.4g %s\n", c.value, name.c_str(), s.features[c.feature], what.c_str());
   }
   std::printf("\nby feature group (sum of all contributions of the group):\n");

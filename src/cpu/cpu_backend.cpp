@@ -27,14 +27,18 @@ std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, fea
                             StageNanos* nanos) {
   const auto t0 = Clock::now();
   const Segmentation seg = segment(img, params);
-  const auto t1 = Clock::now();
+  if (nanos) nanos->segment += ns_since(t0);
+  return extract_segmented(seg, acc, row, nanos);
+}
+
+std::uint32_t extract_segmented(const Segmentation& seg, features::ImageAccumulators& acc, float* row, StageNanos* nanos) {
+  const auto t0 = Clock::now();
   measure(seg, acc);
-  const auto t2 = Clock::now();
+  const auto t1 = Clock::now();
   features::compute_row(acc, row);
   if (nanos) {
-    nanos->segment += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
-    nanos->measure += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
-    nanos->formulas += ns_since(t2);
+    nanos->measure += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+    nanos->formulas += ns_since(t1);
   }
   return acc.flags;
 }

@@ -19,4 +19,8 @@ struct StageNanos {
 std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, features::ImageAccumulators& acc, float* row,
                             StageNanos* nanos = nullptr);
 
+// The measuring half of extract_image, for a caller that keeps the segmentation (the server
+// draws its outlines): measure -> formulas -> row; returns the quality flags.
+std::uint32_t extract_segmented(const Segmentation& seg, features::ImageAccumulators& acc, float* row, StageNanos* nanos = nullptr);
+
 }  // namespace hemolens::cpu

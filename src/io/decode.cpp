@@ -36,15 +36,18 @@ Format sniff(const std::vector<std::uint8_t>& b) {
   return Format::kUnknown;
 }
 
-std::string check_size(std::uint64_t w, std::uint64_t h, const DecodeLimits& lim) {
-  if (w == 0 || h == 0) return "image has zero width or height";
+// A refusal when the size is outside the limits; an empty reason when it is fine.
+DecodeResult check_size(std::uint64_t w, std::uint64_t h, const DecodeLimits& lim) {
+  if (w == 0 || h == 0) return {std::nullopt, "image has zero width or height"};
   if (w * h > lim.max_pixels)
-    return "too large: " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds the limit of " +
-           std::to_string(lim.max_pixels) + " (raise --max-pixels to process it)";
+    return {std::nullopt,
+            "too large: " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds the limit of " + std::to_string(lim.max_pixels) +
+                " (raise --max-pixels to process it)",
+            true};
   if (w < std::uint64_t(lim.min_side) || h < std::uint64_t(lim.min_side))
-    return "too small: " + std::to_string(w) + "x" + std::to_string(h) + " (need at least " + std::to_string(lim.min_side) +
-           " pixels a side)";
-  return "";
+    return {std::nullopt, "too small: " + std::to_string(w) + "x" + std::to_string(h) + " (need at least " + std::to_string(lim.min_side) +
+                              " pixels a side)"};
+  return {};
 }
 
 // Width and height from a PNG's IHDR or a BMP's info header; 0,0 when not readable.
@@ -69,7 +72,7 @@ DecodeResult decode_jpeg(const std::vector<std::uint8_t>& bytes, const DecodeLim
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj.h, bytes.data(), static_cast<unsigned long>(bytes.size()), &w, &h, &subsamp, &colorspace) != 0)
     return {std::nullopt, std::string("corrupt JPEG header: ") + tjGetErrorStr2(tj.h)};
-  if (std::string why = check_size(std::uint64_t(w), std::uint64_t(h), lim); !why.empty()) return {std::nullopt, why};
+  if (DecodeResult refused = check_size(std::uint64_t(w), std::uint64_t(h), lim); !refused.reason.empty()) return refused;
   DecodedImage img;
   img.rgb.resize(std::size_t(w) * std::size_t(h) * 3);
   img.width = w;
@@ -85,7 +88,7 @@ DecodeResult decode_jpeg(const std::vector<std::uint8_t>& bytes, const DecodeLim
 DecodeResult decode_other(const std::vector<std::uint8_t>& bytes, Format f, const DecodeLimits& lim) {
   const auto [hw, hh] = header_size(bytes, f);
   if (hw && hh)
-    if (std::string why = check_size(hw, hh, lim); !why.empty()) return {std::nullopt, why};
+    if (DecodeResult refused = check_size(hw, hh, lim); !refused.reason.empty()) return refused;
   cv::Mat bgr;
   try {
     bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data())), cv::IMREAD_COLOR);
@@ -94,7 +97,7 @@ DecodeResult decode_other(const std::vector<std::uint8_t>& bytes, Format f, cons
   }
   const char* name = f == Format::kPng ? "PNG" : f == Format::kTiff ? "TIFF" : "BMP";
   if (bgr.empty()) return {std::nullopt, std::string("cannot decode: corrupt or truncated ") + name};
-  if (std::string why = check_size(std::uint64_t(bgr.cols), std::uint64_t(bgr.rows), lim); !why.empty()) return {std::nullopt, why};
+  if (DecodeResult refused = check_size(std::uint64_t(bgr.cols), std::uint64_t(bgr.rows), lim); !refused.reason.empty()) return refused;
   DecodedImage img;
   img.width = bgr.cols;
   img.height = bgr.rows;
