@@ -262,9 +262,9 @@ TEST(Anomaly, QualityForestsCatchWhatFewColumnsShow) {
   const std::vector<int> labels(n, 0), predicted(n + bad, 0);
   const std::vector<std::uint32_t> clean(n + bad, 0);
   AnomalyParams p;
-  p.quality_forests = false;
+  p.group_forests = {};
   const AnomalyModel plain = fit_anomaly(train.data(), n, d, labels, {"a"}, p, groups);
-  p.quality_forests = true;
+  p.group_forests = {"quality"};
   const AnomalyModel both = fit_anomaly(train.data(), n, d, labels, {"a"}, p, groups);
   ASSERT_EQ(plain.forests.size(), 1u);
   ASSERT_EQ(both.forests.size(), 2u);
@@ -273,12 +273,39 @@ TEST(Anomaly, QualityForestsCatchWhatFewColumnsShow) {
   const auto margins = [&](const AnomalyModel& m) {
     const AnomalyScores s = score_anomaly(m, test.data(), n + bad, d, predicted, clean, "cpu");
     std::vector<float> v(n + bad);
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = s.margin(i);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = s.margin[i];
     return v;
   };
   const double auc_plain = auc(margins(plain), anomalous), auc_both = auc(margins(both), anomalous);
   EXPECT_LT(auc_plain, 0.9);
   EXPECT_GT(auc_both, 0.97);
+}
+
+// A group of several forests is calibrated together: new rows from the training distribution
+// are flagged at about the contamination rate, not once per forest, and the judging forest's
+// margin is positive exactly when the image is flagged.
+TEST(Anomaly, ForestsOfAGroupShareTheContamination) {
+  std::mt19937 rng(5);
+  const std::size_t d = 12, n = 1500, fresh = 6000;
+  std::vector<float> train, test;
+  gaussian_rows(train, n, d, 0.0f, 1.0f, rng);
+  gaussian_rows(test, fresh, d, 0.0f, 1.0f, rng);
+  std::vector<std::string> groups(d, "texture");
+  for (std::size_t c = 0; c < 3; ++c) groups[c] = "quality", groups[c + 3] = "shape", groups[c + 6] = "colour";
+  AnomalyParams p;
+  p.contamination = 0.05;
+  p.group_forests = {"quality", "shape", "colour"};
+  const AnomalyModel m = fit_anomaly(train.data(), n, d, std::vector<int>(n, 0), {"a"}, p, groups);
+  ASSERT_EQ(m.forests.size(), 4u);
+  const AnomalyScores s = score_anomaly(m, test.data(), fresh, d, std::vector<int>(fresh, 0), std::vector<std::uint32_t>(fresh, 0), "cpu");
+  double flagged = 0, single = 0;
+  for (std::size_t i = 0; i < fresh; ++i) {
+    flagged += s.flagged[i];
+    EXPECT_EQ(s.flagged[i] != 0, s.margin[i] > 0) << i;
+  }
+  for (std::size_t f = 0; f < m.forests.size(); ++f) single += m.calibration_rate[f];
+  EXPECT_NEAR(flagged / double(fresh), 0.05, 0.02);
+  EXPECT_LT(single, 4 * 0.05) << "each forest alone flags less than the group's share";
 }
 
 TEST(Anomaly, SegmentationFlagsForceTheFlag) {

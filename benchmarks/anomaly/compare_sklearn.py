@@ -12,7 +12,9 @@ Two ways in:
   --fit FIT.h5 --normal STORE.h5 SCORES.csv [--anomaly KIND STORE.h5 SCORES.csv]...
                             stores and `hemolens score` CSVs of a bundle fitted with --global on
                             FIT.h5 (the benchmark); rows flagged no_cell or multiple_nucleated
-                            are left out of the fit, as hemolens does
+                            are left out of the fit, as hemolens does. SCORES.csv may be a
+                            comma-separated list, one CSV per hemolens seed (the same seeds in
+                            every list): hemolens' AUC is then their mean, like sklearn's
 
 Exits 1 when --min-spearman or --max-auc-diff is given and not met.
 """
@@ -70,15 +72,15 @@ def main():
         x_fit = load("fit.f32").reshape(-1, a.cols)
         x_test = load("test.f32").reshape(-1, a.cols)
         ours, labels = load("ours.f32"), load("labels.f32")
-        groups.append(("normal", x_test[labels == 0], ours[labels == 0]))
-        groups.append(("planted", x_test[labels == 1], ours[labels == 1]))
+        groups.append(("normal", x_test[labels == 0], [ours[labels == 0]]))
+        groups.append(("planted", x_test[labels == 1], [ours[labels == 1]]))
     else:
         x_fit = read_store(a.fit, fit=True)
         x = read_store(a.normal[0])
-        groups.append(("normal", x, read_scores(a.normal[1], len(x))))
+        groups.append(("normal", x, [read_scores(p, len(x)) for p in a.normal[1].split(",")]))
         for kind, store, scores in a.anomaly:
             x = read_store(store)
-            groups.append((kind, x, read_scores(scores, len(x))))
+            groups.append((kind, x, [read_scores(p, len(x)) for p in scores.split(",")]))
 
     def sk_scores(seed):
         forest = IsolationForest(n_estimators=a.trees, max_samples=min(a.samples, len(x_fit)), max_features=1.0,
@@ -88,23 +90,23 @@ def main():
     runs = [sk_scores(a.seed + i) for i in range(max(a.sk_seeds, 1))]
     theirs = runs[0]
 
-    all_ours = np.concatenate([g[2] for g in groups])
+    all_ours = np.concatenate([g[2][0] for g in groups])
     all_theirs = np.concatenate(theirs)
     rho = spearman(all_ours, all_theirs)
     print(f"fit on {len(x_fit)} rows, {x_fit.shape[1]} features; {a.trees} trees, psi {min(a.samples, len(x_fit))}")
     print(f"Spearman rank correlation of the scores over {len(all_ours)} test rows: {rho:.4f}")
-    print(f"mean score of normal rows: hemolens {groups[0][2].mean():.4f}, sklearn {theirs[0].mean():.4f}")
-    print(f"AUC sklearn: mean and standard deviation over {len(runs)} seeds")
+    print(f"mean score of normal rows: hemolens {groups[0][2][0].mean():.4f}, sklearn {theirs[0].mean():.4f}")
+    print(f"AUC: mean over {len(groups[0][2])} hemolens seed(s); sklearn mean and standard deviation over {len(runs)} seeds")
     print(f"{'anomaly kind':<16} {'rows':>6} {'AUC hemolens':>13} {'AUC sklearn':>12} {'sd':>7} {'diff':>7}")
     worst = 0.0
     for k in range(1, len(groups)):
         kind, ours = groups[k][0], groups[k][2]
-        y = np.r_[np.zeros(len(groups[0][2])), np.ones(len(ours))]
-        auc_ours = roc_auc_score(y, np.r_[groups[0][2], ours])
+        y = np.r_[np.zeros(len(groups[0][1])), np.ones(len(groups[k][1]))]
+        auc_ours = float(np.mean([roc_auc_score(y, np.r_[n, o]) for n, o in zip(groups[0][2], ours)]))
         aucs = [roc_auc_score(y, np.r_[r[0], r[k]]) for r in runs]
         auc_theirs = float(np.mean(aucs))
         worst = max(worst, abs(auc_ours - auc_theirs))
-        print(f"{kind:<16} {len(ours):>6} {auc_ours:>13.4f} {auc_theirs:>12.4f} {np.std(aucs):>7.4f} {auc_ours - auc_theirs:>+7.4f}")
+        print(f"{kind:<16} {len(groups[k][1]):>6} {auc_ours:>13.4f} {auc_theirs:>12.4f} {np.std(aucs):>7.4f} {auc_ours - auc_theirs:>+7.4f}")
     ok = True
     if a.min_spearman is not None and rho < a.min_spearman:
         print(f"FAIL: Spearman {rho:.4f} < {a.min_spearman}")

@@ -59,7 +59,11 @@ void add_fit_anomaly_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"predicted", "nearest"}));
   cmd->add_flag("--global", a->global, "one forest over all classes instead of one per class");
-  cmd->add_flag("!--no-quality-forests", a->params.quality_forests, "no second forest over the image-quality features");
+  cmd->add_option("--group-forests", a->params.group_forests,
+                  "feature groups that also get a forest of their own, comma-separated (quality, shape, colour, texture, moments; none)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::IsMember({"quality", "shape", "colour", "texture", "moments", "none"}));
   cmd->add_option("--threads", a->params.threads, "threads (default: all cores)");
   cmd->callback([a] { run(*a); });
 }

@@ -30,7 +30,7 @@ void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& 
   csv << "path,predicted,anomaly_score,anomaly_threshold,anomaly_margin,anomaly_flag,anomaly_reason,quality_flags,skipped_reason\n";
   for (std::size_t i = 0; i < store.rows; ++i) {
     char v[96];
-    std::snprintf(v, sizeof v, ",%.6f,%.6f,%+.6f,%d,", s.score[i], s.threshold[i], s.margin(i), int(s.flagged[i]));
+    std::snprintf(v, sizeof v, ",%.6f,%.6f,%+.6f,%d,", s.score[i], s.threshold[i], s.margin[i], int(s.flagged[i]));
     csv << csv_field(store.images[i].path) << ',' << bundle.classes[std::size_t(p.predicted[i])] << v << s.reason[i] << ','
         << describe_flags(store.images[i].flags) << ",\n";
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -55,29 +56,53 @@ std::vector<float> out_of_fold_scores(const float* x, std::size_t cols, const st
   return scores;
 }
 
-// Fits one forest on `rows` (splitting on `columns`, all when empty) and calibrates its
-// threshold so that `contamination` of the out-of-fold scores lie above it.
-int add_forest(AnomalyModel& m, const std::string& name, const float* x, std::size_t cols, const std::vector<std::size_t>& rows,
-               const AnomalyParams& p, const std::vector<int>& columns, double contamination) {
-  m.forests.push_back(fit_forest(x, cols, rows, p.forest, columns));
-  m.forest_names.push_back(name);
-  m.forest_columns.push_back(columns.empty() ? "all" : "quality");
-  m.forest_rows.push_back(rows.size());
-  const std::vector<float> oof = out_of_fold_scores(x, cols, rows, p, columns);
-  const float t = std::isnan(p.threshold) ? quantile(oof, 1.0 - contamination) : float(p.threshold);
-  m.thresholds.push_back(t);
-  m.calibration_rate.push_back(double(std::count_if(oof.begin(), oof.end(), [t](float s) { return s > t; })) / double(oof.size()));
-  return int(m.forests.size() - 1);
+// The columns of each feature group named in `wanted` (groups with no column are left out).
+std::vector<std::pair<std::string, std::vector<int>>> group_columns(const std::vector<std::string>& groups, std::size_t cols,
+                                                                      const std::vector<std::string>& wanted) {
+  std::vector<std::pair<std::string, std::vector<int>>> out;
+  for (const std::string& g : wanted) {
+    std::vector<int> c;
+    for (std::size_t i = 0; i < groups.size() && i < cols; ++i)
+      if (groups[i] == g) c.push_back(int(i));
+    if (!c.empty()) out.push_back({g, c});
+  }
+  return out;
 }
 
-// The forests of one group of rows (a class, or all rows): over all features, and over the
-// quality features when asked. They share the contamination.
+// The forests of one group of rows (a class, or all rows): over all features, and over each
+// feature group asked for. They are calibrated together: each forest's out-of-fold scores
+// are put on a common scale, (score - median) / (95th percentile - median), and one cut on
+// the largest of them over the group's forests leaves `contamination` of the rows above it;
+// each forest's threshold is that cut in its own score units. So a row is flagged when any
+// forest scores it above its threshold, and `contamination` holds for the group however
+// many forests it has.
 std::vector<int> add_group(AnomalyModel& m, const std::string& name, const float* x, std::size_t cols, const std::vector<std::size_t>& rows,
-                           const AnomalyParams& p, const std::vector<int>& quality_columns) {
-  const bool two = p.quality_forests && !quality_columns.empty();
-  const double share = p.contamination / (two ? 2.0 : 1.0);
-  std::vector<int> ids = {add_forest(m, name, x, cols, rows, p, {}, share)};
-  if (two) ids.push_back(add_forest(m, name, x, cols, rows, p, quality_columns, share));
+                           const AnomalyParams& p, const std::vector<std::pair<std::string, std::vector<int>>>& column_groups) {
+  std::vector<std::pair<std::string, std::vector<int>>> forests = {{"all", {}}};
+  forests.insert(forests.end(), column_groups.begin(), column_groups.end());
+  std::vector<std::vector<float>> oof;
+  std::vector<float> median, scale;
+  for (const auto& [group, columns] : forests) {
+    oof.push_back(out_of_fold_scores(x, cols, rows, p, columns));
+    median.push_back(quantile(oof.back(), 0.5));
+    scale.push_back(std::max(quantile(oof.back(), 0.95) - median.back(), 1e-6f));
+  }
+  std::vector<float> largest(rows.size(), -std::numeric_limits<float>::infinity());
+  for (std::size_t f = 0; f < forests.size(); ++f)
+    for (std::size_t r = 0; r < rows.size(); ++r) largest[r] = std::max(largest[r], (oof[f][r] - median[f]) / scale[f]);
+  const float cut = quantile(largest, 1.0 - p.contamination);
+  std::vector<int> ids;
+  for (std::size_t f = 0; f < forests.size(); ++f) {
+    const float t = std::isnan(p.threshold) ? median[f] + cut * scale[f] : float(p.threshold);
+    m.forests.push_back(fit_forest(x, cols, rows, p.forest, forests[f].second));
+    m.forest_names.push_back(name);
+    m.forest_columns.push_back(forests[f].first);
+    m.forest_rows.push_back(rows.size());
+    m.thresholds.push_back(t);
+    m.scales.push_back(scale[f]);
+    m.calibration_rate.push_back(double(std::count_if(oof[f].begin(), oof[f].end(), [t](float v) { return v > t; })) / double(rows.size()));
+    ids.push_back(int(m.forests.size() - 1));
+  }
   return ids;
 }
 
@@ -105,18 +130,16 @@ AnomalyModel fit_anomaly(const float* x, std::size_t rows, std::size_t cols, con
   std::vector<std::vector<std::size_t>> by_class(classes.size());
   for (std::size_t i = 0; i < rows; ++i)
     if (labels[i] >= 0 && std::size_t(labels[i]) < classes.size()) by_class[std::size_t(labels[i])].push_back(i);
-  std::vector<int> quality_columns;
-  for (std::size_t c = 0; c < groups.size() && c < cols; ++c)
-    if (groups[c] == "quality") quality_columns.push_back(int(c));
+  const auto column_groups = group_columns(groups, cols, p.group_forests);
   m.class_forests.assign(classes.size(), {});
   for (std::size_t c = 0; c < classes.size() && p.per_class; ++c)
     if (by_class[c].size() >= std::size_t(std::max(p.min_class_rows, 2)))
-      m.class_forests[c] = add_group(m, classes[c], x, cols, by_class[c], p, quality_columns);
+      m.class_forests[c] = add_group(m, classes[c], x, cols, by_class[c], p, column_groups);
   const auto unjudged = [](const std::vector<int>& f) { return f.empty(); };
   if (classes.empty() || std::any_of(m.class_forests.begin(), m.class_forests.end(), unjudged)) {
     std::vector<std::size_t> all(rows);
     std::iota(all.begin(), all.end(), 0);
-    m.all_forests = add_group(m, "all", x, cols, all, p, quality_columns);
+    m.all_forests = add_group(m, "all", x, cols, all, p, column_groups);
     for (auto& f : m.class_forests)
       if (f.empty()) f = m.all_forests;
   }
@@ -154,19 +177,22 @@ AnomalyScores score_anomaly(const AnomalyModel& m, const float* x, std::size_t r
   out.device = "cpu";
   for (std::size_t f = 0; f < m.forests.size(); ++f)
     if (needed[f]) s[f] = score_forest(m.forests[f], x, rows, cols, device, &out.device, threads);
+  const auto margin = [&](int f, std::size_t i) {
+    return (s[std::size_t(f)][i] - m.thresholds[std::size_t(f)]) / m.scales[std::size_t(f)];
+  };
   // The forest of a group with the largest margin speaks for the group.
   const auto worst = [&](const std::vector<int>& g, std::size_t i) {
     int best = g[0];
     for (int f : g)
-      if (s[std::size_t(f)][i] - m.thresholds[std::size_t(f)] > s[std::size_t(best)][i] - m.thresholds[std::size_t(best)]) best = f;
+      if (margin(f, i) > margin(best, i)) best = f;
     return best;
   };
-  const auto margin = [&](int f, std::size_t i) { return s[std::size_t(f)][i] - m.thresholds[std::size_t(f)]; };
   out.score.resize(rows);
   out.threshold.resize(rows);
   out.forest.resize(rows);
   out.flagged.resize(rows);
   out.reason.resize(rows);
+  out.margin.resize(rows);
   for (std::size_t i = 0; i < rows; ++i) {
     int f = worst(group_of(predicted[i]), i);
     if (m.rule == "nearest")
@@ -175,6 +201,7 @@ AnomalyScores score_anomaly(const AnomalyModel& m, const float* x, std::size_t r
     out.forest[i] = f;
     out.score[i] = s[std::size_t(f)][i];
     out.threshold[i] = m.thresholds[std::size_t(f)];
+    out.margin[i] = margin(f, i);
     const std::uint32_t forced = flags[i] & m.override_flags;
     out.flagged[i] = forced != 0 || out.score[i] > out.threshold[i];
     out.reason[i] = forced ? describe_flags(forced) : out.flagged[i] ? "forest" : "";
@@ -199,6 +226,7 @@ nlohmann::json anomaly_json(const AnomalyModel& m) {
                        {"trees", m.forests[f].trees()},
                        {"nodes", m.forests[f].nodes()},
                        {"threshold", m.thresholds[f]},
+                       {"scale", m.scales[f]},
                        {"out_of_fold_flag_rate", m.calibration_rate[f]}});
   nlohmann::json class_forest = nlohmann::json::object();
   for (std::size_t c = 0; c < m.classes.size(); ++c) class_forest[m.classes[c]] = m.class_forests[c];
@@ -253,8 +281,10 @@ std::optional<AnomalyModel> load_anomaly(const ModelBundle& bundle) {
   const auto fail = [&](const std::string& what) { return std::runtime_error("model bundle " + bundle.dir.string() + ": anomaly model " + what); };
   const nlohmann::json& j = bundle.meta["anomaly"];
   try {
-    if (j.value("format", "") != "hemolens-isolation-forest" || j.value("version", 0) != kAnomalyFormatVersion)
-      throw fail("of an unknown format or version");
+    if (j.value("format", "") != "hemolens-isolation-forest") throw fail("of an unknown format");
+    if (j.value("version", 0) != kAnomalyFormatVersion)
+      throw fail("of format version " + std::to_string(j.value("version", 0)) + "; this hemolens reads version " +
+                 std::to_string(kAnomalyFormatVersion) + ": fit it again with `hemolens fit-anomaly`");
     const fs::path file = bundle.dir / j.at("file").get<std::string>();
     if (!fs::exists(file)) throw fail("file " + file.filename().string() + " is missing");
     if (file_xxh3(file) != j.at("file_xxh3").get<std::string>())
@@ -276,6 +306,7 @@ std::optional<AnomalyModel> load_anomaly(const ModelBundle& bundle) {
       m.forest_columns.push_back(f.at("columns").get<std::string>());
       m.forest_rows.push_back(f.at("training_rows").get<std::size_t>());
       m.thresholds.push_back(f.at("threshold").get<float>());
+      m.scales.push_back(f.at("scale").get<float>());
       m.calibration_rate.push_back(f.at("out_of_fold_flag_rate").get<double>());
     }
     for (const auto& c : bundle.classes) {

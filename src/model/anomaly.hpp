@@ -25,18 +25,19 @@
 
 namespace hemolens::model {
 
-inline constexpr int kAnomalyFormatVersion = 1;
+inline constexpr int kAnomalyFormatVersion = 2;  // 2: per-forest scales, joint calibration
 
 struct AnomalyParams {
   ForestParams forest;
   double contamination = 0.03;  // share of each class's (out-of-fold) training images above its threshold
   double threshold = std::nan("");  // an explicit score threshold for every forest; overrides contamination
   bool per_class = true;            // false: one forest over all rows
-  // Each class (or the all-rows group) also gets a forest over the image-quality features only
-  // (focus, background colour before white balance, thresholds): a forest over all features
-  // picks one of those few columns too rarely to isolate a dark or washed-out image. The
-  // group's forests share the contamination; an image is judged by its worst margin.
-  bool quality_forests = true;
+  // Each class (or the all-rows group) also gets a forest over the features of each of these
+  // groups only (quality: focus, background colour before white balance, thresholds; shape;
+  // colour; ...): a forest over all 324 features picks one of a few telling columns too rarely
+  // to isolate a dark, washed-out or misshapen image. A group's forests share the
+  // contamination; an image is judged by its worst margin.
+  std::vector<std::string> group_forests = {"quality"};
   int min_class_rows = 16;          // a class with fewer labelled rows uses the all-rows forest
   int calibration_folds = 5;
   // "predicted": the forest of the predicted class judges an image. "nearest": the image is
@@ -51,9 +52,13 @@ struct AnomalyModel {
   std::vector<std::string> classes;      // the classifier's classes, in its order
   std::vector<IsolationForest> forests;
   std::vector<std::string> forest_names; // a class name, or "all"
-  std::vector<std::string> forest_columns;  // "all" features, or the "quality" group only
+  std::vector<std::string> forest_columns;  // "all" features, or one feature group's ("quality", "shape", ...)
   std::vector<std::size_t> forest_rows;  // training rows each forest was fitted on
   std::vector<float> thresholds;         // per forest: flagged when score > threshold
+  // Per forest: the spread of its out-of-fold scores (95th percentile - median). Margins are
+  // (score - threshold) / scale, so that forests over different columns, whose scores spread
+  // differently, compare: the forest of a group with the largest such margin judges.
+  std::vector<float> scales;
   std::vector<double> calibration_rate;  // per forest: share of out-of-fold training scores above it
   std::vector<std::vector<int>> class_forests;  // the forests that judge each class
   std::vector<int> all_forests;                 // the all-rows forests; empty when none was needed
@@ -78,10 +83,10 @@ struct AnomalyScores {
   std::vector<int> forest;       // which forest judged it (of its group, the one with the largest margin)
   std::vector<std::uint8_t> flagged;
   std::vector<std::string> reason;  // "", "forest", or the quality flags that forced the flag ("no_cell")
+  // (score - threshold) / scale of the judging forest: > 0 is flagged by the forest;
+  // comparable across classes and forests (what a ROC curve over a mix of classes ranks by).
+  std::vector<float> margin;
   std::string device;               // where the forests ran: cpu or cuda
-  // score - threshold: > 0 is flagged by the forest; comparable across classes (what a ROC
-  // curve over a mix of classes should rank by).
-  float margin(std::size_t i) const { return score[i] - threshold[i]; }
 };
 
 // predicted: the classifier's class per row (used by the "predicted" rule); flags: the
