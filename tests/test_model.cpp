@@ -114,6 +114,29 @@ TEST(Bundle, SaveLoadGivesIdenticalPredictions) {
   EXPECT_FALSE(fs::exists(dir.path / ("m.tmp-" + std::to_string(::getpid()))));
 }
 
+// Early stopping chooses the rounds on a split; the refit then trains on every row for that
+// many rounds scaled by the row counts. Without the refit the early-stopped model is kept.
+TEST(Train, RefitOnAllRowsAfterEarlyStopping) {
+  const StoreData& s = sample_store();
+  const LabelledData d = labelled_rows(s, "sample");
+  TrainParams p = quick();
+  p.rounds = 60;
+  p.early_stopping_rounds = 5;
+  p.refit_all = false;
+  const Fitted stopped = fit_with_validation(d.table, p);
+  EXPECT_EQ(stopped.booster.rounds(), stopped.chosen_round);
+  EXPECT_LT(stopped.chosen_round, 60) << "early stopping did not stop: the test proves nothing";
+  p.refit_all = true;
+  const Fitted refit = fit_with_validation(d.table, p);
+  EXPECT_EQ(refit.chosen_round, stopped.chosen_round) << "the refit must not change what early stopping chose";
+  std::size_t valid = 0;  // rows of the validation split: the sample's classes, one in four
+  const std::vector<int> fold = stratified_folds(d.table.labels, 4, p.seed);
+  for (int f : fold) valid += f == 0;
+  const double scale = double(d.table.rows) / double(d.table.rows - valid);
+  EXPECT_EQ(refit.booster.rounds(), int(std::lround(stopped.chosen_round * scale)));
+  EXPECT_NE(predict_proba(refit.booster, s.features.data(), s.rows, s.cols, 2), predict_proba(stopped.booster, s.features.data(), s.rows, s.cols, 2));
+}
+
 TEST(Bundle, SameSeedSameModel) {
   const StoreData& s = sample_store();
   const LabelledData d = labelled_rows(s, "sample");

@@ -84,6 +84,7 @@ nlohmann::json TrainParams::to_json() const {
           {"forest_trees", forest_trees},
           {"early_stopping_rounds", early_stopping_rounds},
           {"validation_fraction", validation_fraction},
+          {"refit_all", refit_all},
           {"balance_classes", balance_classes},
           {"seed", seed},
           {"device", device},
@@ -114,6 +115,7 @@ TrainParams TrainParams::from_json(const nlohmann::json& j, const std::string& s
   p.forest_trees = merged["forest_trees"];
   p.early_stopping_rounds = merged["early_stopping_rounds"];
   p.validation_fraction = merged["validation_fraction"];
+  p.refit_all = merged["refit_all"];
   p.balance_classes = merged["balance_classes"];
   p.seed = merged["seed"];
   p.device = merged["device"];
@@ -215,12 +217,28 @@ Fitted fit(const Table& t, const std::vector<std::size_t>& rows, const std::vect
   return f;
 }
 
+Fitted fit_selecting_rounds(const Table& t, const std::vector<std::size_t>& rows, const TrainParams& p, std::uint64_t seed) {
+  const int vk = std::max(2, int(std::lround(1.0 / p.validation_fraction)));
+  std::vector<int> labels;
+  for (std::size_t i : rows) labels.push_back(t.labels[i]);
+  const std::vector<int> vfold = stratified_folds(labels, vk, seed);
+  std::vector<std::size_t> fit_rows, valid_rows;
+  for (std::size_t j = 0; j < rows.size(); ++j) (vfold[j] == 0 ? valid_rows : fit_rows).push_back(rows[j]);
+  Fitted chosen = fit(t, fit_rows, valid_rows, p);
+  chosen.chosen_round = chosen.best_round;
+  if (!p.refit_all || p.booster == "rf") return chosen;
+  TrainParams all = p;
+  all.rounds = std::max(1, int(std::lround(chosen.best_round * double(rows.size()) / double(fit_rows.size()))));
+  Fitted f = fit(t, rows, {}, all);
+  f.chosen_round = chosen.best_round;
+  f.seconds += chosen.seconds;
+  return f;
+}
+
 Fitted fit_with_validation(const Table& t, const TrainParams& p) {
-  const int k = std::max(2, int(std::lround(1.0 / p.validation_fraction)));
-  const std::vector<int> fold = stratified_folds(t.labels, k, p.seed);
-  std::vector<std::size_t> rows, valid;
-  for (std::size_t i = 0; i < t.rows; ++i) (fold[i] == 0 ? valid : rows).push_back(i);
-  return fit(t, rows, valid, p);
+  std::vector<std::size_t> rows(t.rows);
+  std::iota(rows.begin(), rows.end(), 0);
+  return fit_selecting_rounds(t, rows, p, p.seed);
 }
 
 std::vector<float> predict_proba(const Booster& b, const float* features, std::size_t rows, std::size_t cols, int threads) {
@@ -241,13 +259,7 @@ CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::ui
     std::vector<std::size_t> train_rows, test_rows;
     for (std::size_t i = 0; i < t.rows; ++i) (fold[i] == k ? test_rows : train_rows).push_back(i);
     // Early stopping uses a split of the training folds only: the test fold stays unseen.
-    const int vk = std::max(2, int(std::lround(1.0 / p.validation_fraction)));
-    std::vector<int> inner_labels;
-    for (std::size_t i : train_rows) inner_labels.push_back(t.labels[i]);
-    const std::vector<int> vfold = stratified_folds(inner_labels, vk, p.seed + std::uint64_t(k) + 1);
-    std::vector<std::size_t> fit_rows, valid_rows;
-    for (std::size_t j = 0; j < train_rows.size(); ++j) (vfold[j] == 0 ? valid_rows : fit_rows).push_back(train_rows[j]);
-    Fitted f = fit(t, fit_rows, valid_rows, p);
+    Fitted f = fit_selecting_rounds(t, train_rows, p, p.seed + std::uint64_t(k) + 1);
     r.seconds += f.seconds;
     const std::vector<int> pred = argmax_rows(predict_proba(f.booster, t, test_rows, p.threads), t.classes.size());
     std::vector<int> truth;

@@ -97,8 +97,9 @@ nlohmann::json run_training(const TrainingRun& a) {
     meta["metrics"]["cross_validation"]["fold_accuracy"] = cv.fold_accuracy;
   }
   const Fitted f = fit_with_validation(data.table, p);
-  std::printf("trained %s on %zu images (%s), %d rounds kept by early stopping, %.1f s\n", p.booster.c_str(), data.table.rows,
-              f.device.c_str(), f.best_round, f.seconds);
+  std::printf("trained %s on %zu images (%s): %d rounds chosen by early stopping%s, %.1f s\n", p.booster.c_str(), data.table.rows,
+              f.device.c_str(), f.chosen_round,
+              f.best_round != f.chosen_round ? (", then all images for " + std::to_string(f.best_round) + " rounds").c_str() : "", f.seconds);
   meta["classes"] = store.classes;
   meta["feature_names"] = store.feature_names;
   meta["schema_hash"] = store.meta.schema_hash;
