@@ -1,0 +1,45 @@
+// The files that carry CPU results to the GPU checks (header-only, standard C++ only, so the
+// checks build on a GPU machine that has the CUDA toolkit and nothing else).
+//
+// A fixture file is a sequence of arrays, each: uint64 count, uint32 element size, then the
+// raw little-endian elements. make_gpu_fixtures writes them from the CPU reference;
+// gpu_checks reads them in the same order and compares the GPU's answers.
+//   features.fix   uint64 {images, cols, sizeof(ImageAccumulators)}, the accumulators as bytes,
+//                  the CPU feature rows (float, images x cols)
+//   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
+//                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
+//                  float rows x cols, float CPU scores
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hemolens::gpu_fixture {
+
+template <typename T>
+void write_array(std::ofstream& out, const std::vector<T>& v) {
+  const std::uint64_t n = v.size();
+  const std::uint32_t size = sizeof(T);
+  out.write(reinterpret_cast<const char*>(&n), sizeof n);
+  out.write(reinterpret_cast<const char*>(&size), sizeof size);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(n * sizeof(T)));
+  if (!out) throw std::runtime_error("cannot write a fixture array");
+}
+
+template <typename T>
+std::vector<T> read_array(std::ifstream& in, const std::string& what) {
+  std::uint64_t n = 0;
+  std::uint32_t size = 0;
+  in.read(reinterpret_cast<char*>(&n), sizeof n);
+  in.read(reinterpret_cast<char*>(&size), sizeof size);
+  if (!in || size != sizeof(T) || n > (std::uint64_t(1) << 34) / sizeof(T))
+    throw std::runtime_error("fixture: " + what + " is missing or of another element size (remake the fixtures)");
+  std::vector<T> v(n);
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(n * sizeof(T)));
+  if (!in) throw std::runtime_error("fixture: " + what + " is truncated");
+  return v;
+}
+
+}  // namespace hemolens::gpu_fixture

@@ -1,0 +1,90 @@
+// Writes the CPU reference results that gpu_checks compares the GPU against (tests/gpu/
+// fixture_io.hpp): the accumulators and feature rows of the bundled sample images (plus
+// degenerate accumulators: an empty image, a cell without nucleus), and isolation forests
+// with their CPU scores. Runs on the CPU machine; the folder travels to the GPU machine.
+//   make_gpu_fixtures SAMPLE_DIR OUT_DIR
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "cpu/cpu_backend.hpp"
+#include "features/feature_row.hpp"
+#include "fixture_io.hpp"
+#include "hemolens/decode.hpp"
+#include "hemolens/schema.hpp"
+#include "model/isolation_forest.hpp"
+
+namespace fs = std::filesystem;
+using namespace hemolens;
+namespace fx = hemolens::gpu_fixture;
+
+namespace {
+
+void write_features(const fs::path& sample, const fs::path& out) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(sample))
+    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  const std::size_t cols = feature_schema().features.size();
+  std::vector<features::ImageAccumulators> acc;
+  for (const fs::path& f : files) {
+    const DecodeResult d = decode_file(f, {});
+    if (!d.image) continue;
+    acc.emplace_back();
+    std::vector<float> row(cols);
+    cpu::extract_image({d.image->rgb.data(), d.image->height, d.image->width}, {}, acc.back(), row.data());
+  }
+  acc.emplace_back();  // all zero: an image where nothing was found
+  acc.emplace_back(acc.front());
+  acc.back().shape[features::kNucleus] = {};  // a cell without nucleus
+  std::vector<float> rows(acc.size() * cols);
+  for (std::size_t i = 0; i < acc.size(); ++i) features::compute_row(acc[i], &rows[i * cols]);
+  std::ofstream o(out / "features.fix", std::ios::binary);
+  fx::write_array(o, std::vector<std::uint64_t>{acc.size(), cols, sizeof(features::ImageAccumulators)});
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(acc.data());
+  fx::write_array(o, std::vector<std::uint8_t>(bytes, bytes + acc.size() * sizeof(features::ImageAccumulators)));
+  fx::write_array(o, rows);
+  std::printf("features.fix: %zu images x %zu features\n", acc.size(), cols);
+}
+
+void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
+  std::mt19937 rng(29 + k);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(rows * cols);
+  for (auto& v : x) v = g(rng);
+  for (std::size_t i = 0; i < rows; i += 97) x[i * cols + 5] = std::nanf("");  // NaN goes right on both
+  const model::IsolationForest f = model::fit_forest(x.data(), rows, cols, p);
+  const std::vector<float> scores = model::score_cpu(f, x.data(), rows, cols, 1);
+  std::ofstream o(out / ("forest_" + std::to_string(k) + ".fix"), std::ios::binary);
+  fx::write_array(o, std::vector<std::int32_t>{f.max_depth});
+  fx::write_array(o, std::vector<std::uint64_t>{cols, rows});
+  fx::write_array(o, std::vector<double>{model::average_path_length(f.sample_size)});
+  fx::write_array(o, f.roots);
+  fx::write_array(o, f.feature);
+  fx::write_array(o, f.threshold);
+  fx::write_array(o, f.left);
+  fx::write_array(o, f.right);
+  fx::write_array(o, f.leaf_adjustments());
+  fx::write_array(o, x);
+  fx::write_array(o, scores);
+  std::printf("forest_%d.fix: %zu trees, psi %d, %zu rows x %zu cols\n", k, f.trees(), f.sample_size, rows, cols);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: make_gpu_fixtures SAMPLE_DIR OUT_DIR\n");
+    return 2;
+  }
+  const fs::path out = argv[2];
+  fs::create_directories(out);
+  write_features(argv[1], out);
+  const std::size_t cols = feature_schema().features.size();
+  write_forest(out, 0, {200, 256, 42}, 5000, cols);
+  write_forest(out, 1, {37, 16, 1}, 2000, cols);
+  write_forest(out, 2, {1, 2, 3}, 500, cols);
+  return 0;
+}
