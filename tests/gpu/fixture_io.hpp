@@ -6,6 +6,10 @@
 // gpu_checks reads them in the same order and compares the GPU's answers.
 //   features.fix   uint64 {images, cols, sizeof(ImageAccumulators)}, the accumulators as bytes,
 //                  the CPU feature rows (float, images x cols)
+//   preprocess.fix uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB, double
+//                  {bright fraction, target}, then the CPU's uint8 planes r, g, b, smoothed
+//                  stain, smoothed green (packed like the images), int32 background (x 3),
+//                  uint32 stain and green histograms (x 256)
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores

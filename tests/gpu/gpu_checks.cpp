@@ -2,7 +2,9 @@
 // on the CPU machine) hold the CPU's answers; this program asks the GPU the same questions.
 //   1. feature rows: the shared formulas (src/features/feature_row.hpp) on the device, from
 //      the accumulators of real sample images and degenerate ones, against the CPU's rows;
-//   2. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   2. segmentation preprocessing (white balance, stain, Gaussian, median, histograms) over a
+//      batch of mixed sizes in one launch per stage: every value equal to the CPU's;
+//   3. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -16,6 +18,7 @@
 #include "feature_rows.hpp"
 #include "fixture_io.hpp"
 #include "forest_score.hpp"
+#include "preprocess.hpp"
 #include "probe.hpp"
 
 namespace fs = std::filesystem;
@@ -69,6 +72,57 @@ bool check_features(const fs::path& dir) {
   }
   std::printf("%s features: %zu images x %zu values, %zu bit-identical, largest relative difference %.3g (tolerance %.0e)\n",
               bad ? "FAIL" : "ok", n, cols, exact, worst, kRowTolerance);
+  return bad == 0;
+}
+
+// Integers must match exactly; prints the first differences.
+template <typename T>
+std::size_t count_differences(const char* what, const std::vector<T>& gpu, const std::vector<T>& cpu) {
+  if (gpu.size() != cpu.size()) {
+    std::printf("  %s: %zu values from the GPU, %zu from the CPU\n", what, gpu.size(), cpu.size());
+    return std::max<std::size_t>(1, cpu.size());
+  }
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i)
+    if (gpu[i] != cpu[i] && bad++ < 3) std::printf("  %s[%zu]: gpu %lld cpu %lld\n", what, i, (long long)gpu[i], (long long)cpu[i]);
+  return bad;
+}
+
+bool check_preprocess(const fs::path& dir) {
+  std::ifstream in(dir / "preprocess.fix", std::ios::binary);
+  const auto offsets = fx::read_array<std::uint64_t>(in, "offsets");
+  const auto heights = fx::read_array<std::int32_t>(in, "heights");
+  const auto widths = fx::read_array<std::int32_t>(in, "widths");
+  const auto rgb = fx::read_array<std::uint8_t>(in, "rgb");
+  const auto params = fx::read_array<double>(in, "params");
+  std::vector<std::vector<std::uint8_t>> planes;
+  for (const char* name : {"r", "g", "b", "stain", "green"}) planes.push_back(fx::read_array<std::uint8_t>(in, name));
+  const auto background = fx::read_array<std::int32_t>(in, "background");
+  const auto stain_hist = fx::read_array<std::uint32_t>(in, "stain histograms");
+  const auto green_hist = fx::read_array<std::uint32_t>(in, "green histograms");
+  const std::size_t n = offsets.size();
+  if (heights.size() != n || widths.size() != n || params.size() != 2 || background.size() != 3 * n || stain_hist.size() != 256 * n ||
+      green_hist.size() != 256 * n) {
+    std::printf("FAIL preprocess: arrays of the wrong size (remake the fixtures)\n");
+    return false;
+  }
+  if (parse_only) {
+    std::printf("parsed preprocess.fix: %zu images, %zu pixels\n", n, planes[0].size());
+    return true;
+  }
+  const std::vector<std::size_t> off(offsets.begin(), offsets.end());
+  hemolens::cuda::Preprocessed out;
+  std::string error;
+  if (!hemolens::cuda::preprocess({rgb.data(), off.data(), heights.data(), widths.data(), n}, params[0], int(params[1]), out, &error)) {
+    std::printf("FAIL preprocess: device error: %s\n", error.c_str());
+    return false;
+  }
+  std::size_t bad = count_differences("r", out.r, planes[0]) + count_differences("g", out.g, planes[1]) + count_differences("b", out.b, planes[2]) +
+                    count_differences("smoothed stain", out.stain, planes[3]) + count_differences("smoothed green", out.green, planes[4]) +
+                    count_differences("background", out.background, background) +
+                    count_differences("stain histograms", out.stain_hist, stain_hist) + count_differences("green histograms", out.green_hist, green_hist);
+  std::printf("%s preprocess: %zu images of mixed sizes (1x1 to 360x363), %zu pixels: %zu values differ (must be 0)\n", bad ? "FAIL" : "ok", n,
+              planes[0].size(), bad);
   return bad == 0;
 }
 
@@ -140,6 +194,7 @@ int main(int argc, char** argv) {
   bool ok = true;
   try {
     ok = check_features(dir) && ok;
+    ok = check_preprocess(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <random>
 
+#include "cpu/color.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/filters.hpp"
 #include "features/feature_row.hpp"
 #include "fixture_io.hpp"
 #include "hemolens/decode.hpp"
+#include "hemolens/image.hpp"
 #include "hemolens/schema.hpp"
 #include "model/isolation_forest.hpp"
 
@@ -49,6 +52,64 @@ void write_features(const fs::path& sample, const fs::path& out) {
   std::printf("features.fix: %zu images x %zu features\n", acc.size(), cols);
 }
 
+// Segmentation preprocessing (cuda/preprocess.hpp) on a packed batch of mixed sizes: sample
+// images, crops of them with odd sizes, and tiny images (1x1, 2x3, 5x4) for the borders.
+void write_preprocess(const fs::path& sample, const fs::path& out) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(sample))
+    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  ImageBatch batch;
+  for (std::size_t k = 0; k < files.size() && batch.size() < 10; k += 11) {
+    const DecodeResult d = decode_file(files[k], {});
+    batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
+    if (batch.size() == 2) {  // crops of the second image: odd sizes, and tiny ones
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 1}, {2, 3}, {5, 4}}) {
+        std::vector<std::uint8_t> crop;
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x)
+            for (int c = 0; c < 3; ++c) crop.push_back(d.image->rgb[(std::size_t(y + 100) * d.image->width + std::size_t(x + 90)) * 3 + c]);
+        batch.add(crop.data(), h, w, k);
+      }
+    }
+  }
+  const double bright_fraction = 0.25;
+  const int target = 224;
+  std::vector<std::uint8_t> r, g, b, stain, green;
+  std::vector<std::int32_t> background;
+  std::vector<std::uint32_t> stain_hist, green_hist;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const cpu::BalancedRgb rgb = cpu::white_balance(batch.view(i), bright_fraction, target);
+    Plane8 blurred, smooth_stain, smooth_green;
+    cpu::gaussian_blur(cpu::stain_channel(rgb), blurred, 5);
+    cpu::median_blur(blurred, smooth_stain, 3);
+    cpu::gaussian_blur(rgb.g, blurred, 5);
+    cpu::median_blur(blurred, smooth_green, 3);
+    std::uint32_t hs[256], hg[256];
+    cpu::histogram(smooth_stain, nullptr, hs);
+    cpu::histogram(smooth_green, nullptr, hg);
+    r.insert(r.end(), rgb.r.data.begin(), rgb.r.data.end());
+    g.insert(g.end(), rgb.g.data.begin(), rgb.g.data.end());
+    b.insert(b.end(), rgb.b.data.begin(), rgb.b.data.end());
+    stain.insert(stain.end(), smooth_stain.data.begin(), smooth_stain.data.end());
+    green.insert(green.end(), smooth_green.data.begin(), smooth_green.data.end());
+    background.insert(background.end(), rgb.background.begin(), rgb.background.end());
+    stain_hist.insert(stain_hist.end(), hs, hs + 256);
+    green_hist.insert(green_hist.end(), hg, hg + 256);
+  }
+  std::ofstream o(out / "preprocess.fix", std::ios::binary);
+  fx::write_array(o, std::vector<std::uint64_t>(batch.offsets.begin(), batch.offsets.end()));
+  fx::write_array(o, batch.heights);
+  fx::write_array(o, batch.widths);
+  fx::write_array(o, batch.pixels);
+  fx::write_array(o, std::vector<double>{bright_fraction, double(target)});
+  for (const auto* plane : {&r, &g, &b, &stain, &green}) fx::write_array(o, *plane);
+  fx::write_array(o, background);
+  fx::write_array(o, stain_hist);
+  fx::write_array(o, green_hist);
+  std::printf("preprocess.fix: %zu images of mixed sizes, %zu pixels\n", batch.size(), r.size());
+}
+
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
   std::mt19937 rng(29 + k);
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -82,6 +143,7 @@ int main(int argc, char** argv) {
   const fs::path out = argv[2];
   fs::create_directories(out);
   write_features(argv[1], out);
+  write_preprocess(argv[1], out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 5000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);
