@@ -10,6 +10,10 @@
 //                  {bright fraction, target}, then the CPU's uint8 planes r, g, b, smoothed
 //                  stain, smoothed green (packed like the images), int32 background (x 3),
 //                  uint32 stain and green histograms (x 256)
+//   components.fix uint64 pixel offsets, int32 heights, int32 widths, uint8 packed 0/1 masks,
+//                  then for 4- and 8-connectivity: int32 labels (packed), uint64 labels per
+//                  image, int64 stats per label (area, sum_x, sum_y, min_x, min_y, max_x,
+//                  max_y); then uint8 the masks with holes filled
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores

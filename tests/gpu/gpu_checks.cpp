@@ -4,7 +4,9 @@
 //      the accumulators of real sample images and degenerate ones, against the CPU's rows;
 //   2. segmentation preprocessing (white balance, stain, Gaussian, median, histograms) over a
 //      batch of mixed sizes in one launch per stage: every value equal to the CPU's;
-//   3. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   3. connected components (4 and 8) with per-label stats, and hole filling, over masks of
+//      mixed sizes: labels, stats and filled masks equal to the CPU's;
+//   4. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <string>
 
+#include "components.hpp"
 #include "feature_rows.hpp"
 #include "fixture_io.hpp"
 #include "forest_score.hpp"
@@ -126,6 +129,59 @@ bool check_preprocess(const fs::path& dir) {
   return bad == 0;
 }
 
+bool check_components(const fs::path& dir) {
+  std::ifstream in(dir / "components.fix", std::ios::binary);
+  const auto offsets = fx::read_array<std::uint64_t>(in, "offsets");
+  const auto heights = fx::read_array<std::int32_t>(in, "heights");
+  const auto widths = fx::read_array<std::int32_t>(in, "widths");
+  const auto masks = fx::read_array<std::uint8_t>(in, "masks");
+  std::vector<std::int32_t> labels[2];
+  std::vector<std::uint64_t> counts[2];
+  std::vector<std::int64_t> stats[2];
+  for (int c = 0; c < 2; ++c) {
+    labels[c] = fx::read_array<std::int32_t>(in, "labels");
+    counts[c] = fx::read_array<std::uint64_t>(in, "label counts");
+    stats[c] = fx::read_array<std::int64_t>(in, "stats");
+  }
+  const auto filled = fx::read_array<std::uint8_t>(in, "filled");
+  const std::size_t n = offsets.size();
+  if (heights.size() != n || widths.size() != n || labels[0].size() != masks.size() || labels[1].size() != masks.size() ||
+      filled.size() != masks.size() || counts[0].size() != n || counts[1].size() != n) {
+    std::printf("FAIL components: arrays of the wrong size (remake the fixtures)\n");
+    return false;
+  }
+  if (parse_only) {
+    std::printf("parsed components.fix: %zu masks, %zu pixels\n", n, masks.size());
+    return true;
+  }
+  const std::vector<std::size_t> off(offsets.begin(), offsets.end());
+  const hemolens::cuda::PackedMasks m{masks.data(), off.data(), heights.data(), widths.data(), n};
+  std::size_t bad = 0;
+  std::string error;
+  for (int c = 0; c < 2; ++c) {
+    hemolens::cuda::Labelled out;
+    if (!hemolens::cuda::label_components(m, c == 0 ? 4 : 8, out, &error)) {
+      std::printf("FAIL components: device error: %s\n", error.c_str());
+      return false;
+    }
+    bad += count_differences(c == 0 ? "labels (4)" : "labels (8)", out.labels, labels[c]);
+    std::vector<std::uint64_t> got_counts;
+    std::vector<std::int64_t> got_stats;
+    for (std::size_t i = 0; i < n; ++i) got_counts.push_back(out.first_label[i + 1] - out.first_label[i]);
+    for (const auto& s : out.stats) got_stats.insert(got_stats.end(), {s.area, s.sum_x, s.sum_y, s.min_x, s.min_y, s.max_x, s.max_y});
+    bad += count_differences("labels per image", got_counts, counts[c]) + count_differences("label stats", got_stats, stats[c]);
+  }
+  std::vector<std::uint8_t> got_filled;
+  if (!hemolens::cuda::fill_holes(m, got_filled, &error)) {
+    std::printf("FAIL fill_holes: device error: %s\n", error.c_str());
+    return false;
+  }
+  bad += count_differences("filled", got_filled, filled);
+  std::printf("%s components: %zu masks of mixed sizes, labels and stats (4 and 8), holes filled: %zu values differ (must be 0)\n",
+              bad ? "FAIL" : "ok", n, bad);
+  return bad == 0;
+}
+
 bool check_forest(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   const int max_depth = fx::read_array<std::int32_t>(in, "max_depth").at(0);
@@ -195,6 +251,7 @@ int main(int argc, char** argv) {
   try {
     ok = check_features(dir) && ok;
     ok = check_preprocess(dir) && ok;
+    ok = check_components(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "cpu/color.hpp"
+#include "cpu/components.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/filters.hpp"
 #include "features/feature_row.hpp"
@@ -110,6 +112,72 @@ void write_preprocess(const fs::path& sample, const fs::path& out) {
   std::printf("preprocess.fix: %zu images of mixed sizes, %zu pixels\n", batch.size(), r.size());
 }
 
+// Connected components and hole filling (cuda/components.hpp) on masks of mixed sizes: the
+// nucleus and stained-object masks of sample images, random masks, and edge cases (empty,
+// full, single pixel, single row and column).
+void write_components(const fs::path& sample, const fs::path& out) {
+  std::vector<Plane8> masks;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(sample))
+    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (std::size_t k = 0; k < files.size() && masks.size() < 8; k += 17) {
+    const DecodeResult d = decode_file(files[k], {});
+    const cpu::BalancedRgb rgb = cpu::white_balance({d.image->rgb.data(), d.image->height, d.image->width}, 0.25, 224);
+    const Plane8 stain = cpu::stain_channel(rgb);
+    masks.push_back(cpu::threshold_above(stain, 60));
+    Plane8 dark(rgb.g.height, rgb.g.width);
+    for (std::size_t i = 0; i < dark.size(); ++i) dark.data[i] = rgb.g.data[i] <= 170;
+    masks.push_back(dark);
+  }
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (const auto& [h, w, density] : std::vector<std::tuple<int, int, double>>{
+           {37, 53, 0.3}, {64, 64, 0.5}, {50, 41, 0.6}, {1, 1, 1.0}, {2, 2, 0.5}, {1, 17, 0.5}, {13, 1, 0.5}, {20, 20, 0.0}, {20, 20, 1.0}}) {
+    Plane8 m(h, w);
+    for (auto& v : m.data) v = u(rng) < density;
+    masks.push_back(m);
+  }
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::int32_t> heights, widths, labels4, labels8;
+  std::vector<std::uint8_t> packed, filled;
+  std::vector<std::int64_t> stats4, stats8;  // per label: area, sum_x, sum_y, min_x, min_y, max_x, max_y
+  std::vector<std::uint64_t> count4, count8;
+  for (const Plane8& m : masks) {
+    offsets.push_back(packed.size());
+    heights.push_back(m.height);
+    widths.push_back(m.width);
+    packed.insert(packed.end(), m.data.begin(), m.data.end());
+    for (int conn : {4, 8}) {
+      Plane32 labels;
+      const auto stats = cpu::label_components(m, conn, labels);
+      auto& l = conn == 4 ? labels4 : labels8;
+      auto& s = conn == 4 ? stats4 : stats8;
+      l.insert(l.end(), labels.data.begin(), labels.data.end());
+      (conn == 4 ? count4 : count8).push_back(stats.size() - 1);
+      for (std::size_t k = 1; k < stats.size(); ++k)
+        s.insert(s.end(), {stats[k].area, stats[k].sum_x, stats[k].sum_y, stats[k].min_x, stats[k].min_y, stats[k].max_x, stats[k].max_y});
+    }
+    Plane8 f;
+    cpu::fill_holes(m, f);
+    filled.insert(filled.end(), f.data.begin(), f.data.end());
+  }
+  std::ofstream o(out / "components.fix", std::ios::binary);
+  fx::write_array(o, offsets);
+  fx::write_array(o, heights);
+  fx::write_array(o, widths);
+  fx::write_array(o, packed);
+  fx::write_array(o, labels4);
+  fx::write_array(o, count4);
+  fx::write_array(o, stats4);
+  fx::write_array(o, labels8);
+  fx::write_array(o, count8);
+  fx::write_array(o, stats8);
+  fx::write_array(o, filled);
+  std::printf("components.fix: %zu masks, %zu pixels, %zu / %zu components (4- / 8-connected)\n", masks.size(), packed.size(),
+              stats4.size() / 7, stats8.size() / 7);
+}
+
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
   std::mt19937 rng(29 + k);
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -144,6 +212,7 @@ int main(int argc, char** argv) {
   fs::create_directories(out);
   write_features(argv[1], out);
   write_preprocess(argv[1], out);
+  write_components(argv[1], out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 5000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);
