@@ -9,19 +9,12 @@
 #include <string>
 
 #include "components.hpp"
+#include "packed_layout.cuh"
 
 namespace hemolens::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-struct Layout {
-  const std::size_t* offset;  // first pixel of each image
-  const int* height;
-  const int* width;
-  const int* image_of;        // image of each pixel (packed)
-  std::size_t pixels;
-};
 
 __device__ int find_root(const int* parent, int x) {
   while (parent[x] != x) x = parent[x];
@@ -55,9 +48,8 @@ __global__ void init_kernel(Layout l, const std::uint8_t* mask, bool invert, int
 __global__ void merge_kernel(Layout l, int connectivity, int* parent) {
   const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (p >= l.pixels || parent[p] < 0) return;
-  const int i = l.image_of[p], w = l.width[i];
-  const std::size_t local = p - l.offset[i];
-  const int y = int(local / std::size_t(w)), x = int(local % std::size_t(w));
+  const PixelAt at = pixel_at(l, p);
+  const int i = at.image, y = at.y, x = at.x, w = l.width[i];
   auto link = [&](int dy, int dx) {
     const int yy = y + dy, xx = x + dx;
     if (yy < 0 || xx < 0 || xx >= w) return;
@@ -92,9 +84,8 @@ __global__ void label_kernel(Layout l, const int* parent, const int* rank, int* 
 __global__ void stats_kernel(Layout l, const int* parent, const int* rank, LabelStats* stats) {
   const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (p >= l.pixels || parent[p] < 0) return;
-  const int i = l.image_of[p], w = l.width[i];
-  const std::size_t local = p - l.offset[i];
-  const int y = int(local / std::size_t(w)), x = int(local % std::size_t(w));
+  const PixelAt at = pixel_at(l, p);
+  const int y = at.y, x = at.x;
   LabelStats& s = stats[rank[parent[p]]];  // the batch-wide rank: image i's labels follow image i-1's
   atomicAdd(reinterpret_cast<unsigned long long*>(&s.area), 1ull);
   atomicAdd(reinterpret_cast<unsigned long long*>(&s.sum_x), (unsigned long long)x);
@@ -114,10 +105,8 @@ __global__ void stats_init_kernel(LabelStats* stats, std::size_t n) {
 __global__ void border_kernel(Layout l, const int* parent, int* reaches_border) {
   const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (p >= l.pixels || parent[p] < 0) return;
-  const int i = l.image_of[p], w = l.width[i], h = l.height[i];
-  const std::size_t local = p - l.offset[i];
-  const int y = int(local / std::size_t(w)), x = int(local % std::size_t(w));
-  if (y == 0 || x == 0 || y == h - 1 || x == w - 1) reaches_border[parent[p]] = 1;
+  const PixelAt at = pixel_at(l, p);
+  if (at.y == 0 || at.x == 0 || at.y == l.height[at.image] - 1 || at.x == l.width[at.image] - 1) reaches_border[parent[p]] = 1;
 }
 
 __global__ void fill_kernel(Layout l, const std::uint8_t* mask, const int* parent, const int* reaches_border, std::uint8_t* out) {
@@ -125,56 +114,26 @@ __global__ void fill_kernel(Layout l, const std::uint8_t* mask, const int* paren
   if (p < l.pixels) out[p] = mask[p] || !reaches_border[parent[p]];
 }
 
-unsigned blocks(std::size_t n) { return unsigned((n + kThreads - 1) / kThreads); }
+unsigned blocks(std::size_t n) { return blocks_for(n, kThreads); }
 
 // The batch on the device: masks, layout tables, union-find parents.
-struct Device {
-  cudaError_t err = cudaSuccess;
-  std::vector<void*> owned;
+struct Device : DeviceArena {
   Layout layout{};
   std::uint8_t* mask = nullptr;
   int* parent = nullptr;
 
-  template <class T>
-  T* alloc(std::size_t n) {
-    void* p = nullptr;
-    if (err == cudaSuccess) err = cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T));
-    if (p) owned.push_back(p);
-    return static_cast<T*>(p);
-  }
-  void up(void* dst, const void* src, std::size_t bytes) {
-    if (err == cudaSuccess && bytes) err = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
-  }
-  void down(void* dst, const void* src, std::size_t bytes) {
-    if (err == cudaSuccess && bytes) err = cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
-  }
   // Uploads the masks and labels the set pixels (or, with invert, the unset ones).
   Device(const PackedMasks& m, int connectivity, bool invert) {
-    std::size_t pixels = 0;
-    for (std::size_t i = 0; i < m.images; ++i) pixels = std::max(pixels, m.offsets[i] + std::size_t(m.heights[i]) * std::size_t(m.widths[i]));
-    std::vector<int> image_of(pixels, 0);
-    for (std::size_t i = 0; i < m.images; ++i)
-      std::fill_n(image_of.begin() + std::ptrdiff_t(m.offsets[i]), std::size_t(m.heights[i]) * std::size_t(m.widths[i]), int(i));
-    auto* off = alloc<std::size_t>(m.images);
-    auto* hh = alloc<int>(m.images);
-    auto* ww = alloc<int>(m.images);
-    auto* img = alloc<int>(pixels);
+    layout = upload_layout(*this, m.offsets, m.heights, m.widths, m.images);
+    const std::size_t pixels = layout.pixels;
     mask = alloc<std::uint8_t>(pixels);
     parent = alloc<int>(pixels);
-    up(off, m.offsets, m.images * sizeof(std::size_t));
-    up(hh, m.heights, m.images * sizeof(int));
-    up(ww, m.widths, m.images * sizeof(int));
-    up(img, image_of.data(), pixels * sizeof(int));
     up(mask, m.mask, pixels);
-    layout = {off, hh, ww, img, pixels};
     if (err == cudaSuccess && pixels) {
       init_kernel<<<blocks(pixels), kThreads>>>(layout, mask, invert, parent);
       merge_kernel<<<blocks(pixels), kThreads>>>(layout, connectivity, parent);
       err = cudaGetLastError();
     }
-  }
-  ~Device() {
-    for (void* p : owned) cudaFree(p);
   }
 };
 

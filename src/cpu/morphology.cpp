@@ -5,14 +5,6 @@
 
 namespace hemolens::cpu {
 
-std::vector<int> ellipse_half_widths(int radius) {
-  std::vector<int> half(std::size_t(2 * radius + 1));
-  const double inv_r2 = radius ? 1.0 / (double(radius) * radius) : 0.0;
-  for (int dy = -radius; dy <= radius; ++dy)
-    half[std::size_t(dy + radius)] = int(std::lrint(radius * std::sqrt((radius * radius - dy * dy) * inv_r2)));
-  return half;
-}
-
 namespace {
 
 // For each pixel, its distance along the row to the nearest zero (the pixel itself counts

@@ -6,12 +6,10 @@
 #pragma once
 #include <vector>
 
+#include "cpu/ellipse.hpp"
 #include "hemolens/image.hpp"
 
 namespace hemolens::cpu {
-
-// Half-width of the ellipse's row at offset dy (|dy| <= r), as cv::getStructuringElement.
-std::vector<int> ellipse_half_widths(int radius);
 
 void erode(const Plane8& in, Plane8& out, int radius);
 void dilate(const Plane8& in, Plane8& out, int radius);

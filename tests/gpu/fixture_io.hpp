@@ -14,6 +14,8 @@
 //                  then for 4- and 8-connectivity: int32 labels (packed), uint64 labels per
 //                  image, int64 stats per label (area, sum_x, sum_y, min_x, min_y, max_x,
 //                  max_y); then uint8 the masks with holes filled
+//   morphology.fix the masks as in components.fix, int32 pairs (operation: 0 erode, 1 dilate,
+//                  2 open, 3 close; radius), then per pair the CPU's result (uint8, packed)
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores

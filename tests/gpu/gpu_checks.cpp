@@ -6,7 +6,8 @@
 //      batch of mixed sizes in one launch per stage: every value equal to the CPU's;
 //   3. connected components (4 and 8) with per-label stats, and hole filling, over masks of
 //      mixed sizes: labels, stats and filled masks equal to the CPU's;
-//   4. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   4. binary morphology (erode, dilate, open, close with the ellipse) on the same masks;
+//   5. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -21,6 +22,7 @@
 #include "feature_rows.hpp"
 #include "fixture_io.hpp"
 #include "forest_score.hpp"
+#include "morphology.hpp"
 #include "preprocess.hpp"
 #include "probe.hpp"
 
@@ -129,12 +131,61 @@ bool check_preprocess(const fs::path& dir) {
   return bad == 0;
 }
 
+// Packed masks as make_gpu_fixtures writes them (write_masks).
+struct Masks {
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::int32_t> heights, widths;
+  std::vector<std::uint8_t> mask;
+  std::vector<std::size_t> off;
+  hemolens::cuda::PackedMasks view() const { return {mask.data(), off.data(), heights.data(), widths.data(), off.size()}; }
+};
+
+Masks read_masks(std::ifstream& in) {
+  Masks m;
+  m.offsets = fx::read_array<std::uint64_t>(in, "offsets");
+  m.heights = fx::read_array<std::int32_t>(in, "heights");
+  m.widths = fx::read_array<std::int32_t>(in, "widths");
+  m.mask = fx::read_array<std::uint8_t>(in, "masks");
+  m.off.assign(m.offsets.begin(), m.offsets.end());
+  if (m.heights.size() != m.off.size() || m.widths.size() != m.off.size()) throw std::runtime_error("fixture: masks of the wrong size");
+  return m;
+}
+
+bool check_morphology(const fs::path& dir) {
+  std::ifstream in(dir / "morphology.fix", std::ios::binary);
+  const Masks m = read_masks(in);
+  const auto spec = fx::read_array<std::int32_t>(in, "operations");
+  std::vector<std::vector<std::uint8_t>> expected;
+  for (std::size_t k = 0; k + 1 < spec.size(); k += 2) expected.push_back(fx::read_array<std::uint8_t>(in, "morphology result"));
+  for (const auto& e : expected)
+    if (e.size() != m.mask.size()) throw std::runtime_error("fixture: morphology result of the wrong size");
+  if (parse_only) {
+    std::printf("parsed morphology.fix: %zu masks, %zu operations\n", m.off.size(), expected.size());
+    return true;
+  }
+  std::size_t bad = 0;
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    std::vector<std::uint8_t> got;
+    std::string error;
+    if (!hemolens::cuda::morphology(m.view(), hemolens::cuda::Morph(spec[2 * k]), spec[2 * k + 1], got, &error)) {
+      std::printf("FAIL morphology: device error: %s\n", error.c_str());
+      return false;
+    }
+    const std::string what = "op " + std::to_string(spec[2 * k]) + " radius " + std::to_string(spec[2 * k + 1]);
+    bad += count_differences(what.c_str(), got, expected[k]);
+  }
+  std::printf("%s morphology: %zu masks of mixed sizes, %zu operations: %zu values differ (must be 0)\n", bad ? "FAIL" : "ok", m.off.size(),
+              expected.size(), bad);
+  return bad == 0;
+}
+
 bool check_components(const fs::path& dir) {
   std::ifstream in(dir / "components.fix", std::ios::binary);
-  const auto offsets = fx::read_array<std::uint64_t>(in, "offsets");
-  const auto heights = fx::read_array<std::int32_t>(in, "heights");
-  const auto widths = fx::read_array<std::int32_t>(in, "widths");
-  const auto masks = fx::read_array<std::uint8_t>(in, "masks");
+  const Masks mk = read_masks(in);
+  const auto& offsets = mk.offsets;
+  const auto& heights = mk.heights;
+  const auto& widths = mk.widths;
+  const auto& masks = mk.mask;
   std::vector<std::int32_t> labels[2];
   std::vector<std::uint64_t> counts[2];
   std::vector<std::int64_t> stats[2];
@@ -154,8 +205,7 @@ bool check_components(const fs::path& dir) {
     std::printf("parsed components.fix: %zu masks, %zu pixels\n", n, masks.size());
     return true;
   }
-  const std::vector<std::size_t> off(offsets.begin(), offsets.end());
-  const hemolens::cuda::PackedMasks m{masks.data(), off.data(), heights.data(), widths.data(), n};
+  const hemolens::cuda::PackedMasks m = mk.view();
   std::size_t bad = 0;
   std::string error;
   for (int c = 0; c < 2; ++c) {
@@ -252,6 +302,7 @@ int main(int argc, char** argv) {
     ok = check_features(dir) && ok;
     ok = check_preprocess(dir) && ok;
     ok = check_components(dir) && ok;
+    ok = check_morphology(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

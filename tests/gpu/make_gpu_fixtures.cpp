@@ -14,6 +14,7 @@
 #include "cpu/components.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/filters.hpp"
+#include "cpu/morphology.hpp"
 #include "features/feature_row.hpp"
 #include "fixture_io.hpp"
 #include "hemolens/decode.hpp"
@@ -112,10 +113,9 @@ void write_preprocess(const fs::path& sample, const fs::path& out) {
   std::printf("preprocess.fix: %zu images of mixed sizes, %zu pixels\n", batch.size(), r.size());
 }
 
-// Connected components and hole filling (cuda/components.hpp) on masks of mixed sizes: the
-// nucleus and stained-object masks of sample images, random masks, and edge cases (empty,
-// full, single pixel, single row and column).
-void write_components(const fs::path& sample, const fs::path& out) {
+// Masks of mixed sizes for the mask kernels: the nucleus and stained-object masks of sample
+// images, random masks, and edge cases (empty, full, single pixel, single row and column).
+std::vector<Plane8> fixture_masks(const fs::path& sample) {
   std::vector<Plane8> masks;
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(sample))
@@ -138,16 +138,37 @@ void write_components(const fs::path& sample, const fs::path& out) {
     for (auto& v : m.data) v = u(rng) < density;
     masks.push_back(m);
   }
+  return masks;
+}
+
+// The masks, packed: uint64 pixel offsets, int32 heights, int32 widths, uint8 masks.
+void write_masks(std::ofstream& o, const std::vector<Plane8>& masks) {
   std::vector<std::uint64_t> offsets;
-  std::vector<std::int32_t> heights, widths, labels4, labels8;
-  std::vector<std::uint8_t> packed, filled;
-  std::vector<std::int64_t> stats4, stats8;  // per label: area, sum_x, sum_y, min_x, min_y, max_x, max_y
-  std::vector<std::uint64_t> count4, count8;
+  std::vector<std::int32_t> heights, widths;
+  std::vector<std::uint8_t> packed;
   for (const Plane8& m : masks) {
     offsets.push_back(packed.size());
     heights.push_back(m.height);
     widths.push_back(m.width);
     packed.insert(packed.end(), m.data.begin(), m.data.end());
+  }
+  fx::write_array(o, offsets);
+  fx::write_array(o, heights);
+  fx::write_array(o, widths);
+  fx::write_array(o, packed);
+}
+
+// Connected components and hole filling (cuda/components.hpp).
+void write_components(const std::vector<Plane8>& masks, const fs::path& out) {
+  std::ofstream o(out / "components.fix", std::ios::binary);
+  write_masks(o, masks);
+  std::vector<std::int32_t> labels4, labels8;
+  std::vector<std::uint8_t> filled;
+  std::vector<std::int64_t> stats4, stats8;  // per label: area, sum_x, sum_y, min_x, min_y, max_x, max_y
+  std::vector<std::uint64_t> count4, count8;
+  std::size_t pixels = 0;
+  for (const Plane8& m : masks) {
+    pixels += m.size();
     for (int conn : {4, 8}) {
       Plane32 labels;
       const auto stats = cpu::label_components(m, conn, labels);
@@ -162,11 +183,6 @@ void write_components(const fs::path& sample, const fs::path& out) {
     cpu::fill_holes(m, f);
     filled.insert(filled.end(), f.data.begin(), f.data.end());
   }
-  std::ofstream o(out / "components.fix", std::ios::binary);
-  fx::write_array(o, offsets);
-  fx::write_array(o, heights);
-  fx::write_array(o, widths);
-  fx::write_array(o, packed);
   fx::write_array(o, labels4);
   fx::write_array(o, count4);
   fx::write_array(o, stats4);
@@ -174,8 +190,31 @@ void write_components(const fs::path& sample, const fs::path& out) {
   fx::write_array(o, count8);
   fx::write_array(o, stats8);
   fx::write_array(o, filled);
-  std::printf("components.fix: %zu masks, %zu pixels, %zu / %zu components (4- / 8-connected)\n", masks.size(), packed.size(),
+  std::printf("components.fix: %zu masks, %zu pixels, %zu / %zu components (4- / 8-connected)\n", masks.size(), pixels,
               stats4.size() / 7, stats8.size() / 7);
+}
+
+// Binary morphology (cuda/morphology.hpp): the operations and radii the segmentation uses.
+void write_morphology(const std::vector<Plane8>& masks, const fs::path& out) {
+  std::ofstream o(out / "morphology.fix", std::ios::binary);
+  write_masks(o, masks);
+  const std::vector<std::pair<int, int>> ops = {{0, 2}, {1, 2}, {2, 2}, {2, 6}, {3, 3}, {0, 0}};  // (erode, dilate, open, close), radius
+  std::vector<std::int32_t> spec;
+  for (const auto& [op, r] : ops) spec.insert(spec.end(), {op, r});
+  fx::write_array(o, spec);
+  for (const auto& [op, r] : ops) {
+    std::vector<std::uint8_t> result;
+    for (const Plane8& m : masks) {
+      Plane8 res;
+      if (op == 0) cpu::erode(m, res, r);
+      else if (op == 1) cpu::dilate(m, res, r);
+      else if (op == 2) cpu::open(m, res, r);
+      else cpu::close(m, res, r);
+      result.insert(result.end(), res.data.begin(), res.data.end());
+    }
+    fx::write_array(o, result);
+  }
+  std::printf("morphology.fix: %zu masks, %zu operations\n", masks.size(), ops.size());
 }
 
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
@@ -212,7 +251,9 @@ int main(int argc, char** argv) {
   fs::create_directories(out);
   write_features(argv[1], out);
   write_preprocess(argv[1], out);
-  write_components(argv[1], out);
+  const std::vector<Plane8> masks = fixture_masks(argv[1]);
+  write_components(masks, out);
+  write_morphology(masks, out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 5000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);

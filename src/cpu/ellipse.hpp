@@ -1,0 +1,19 @@
+// The structuring element of binary morphology: OpenCV's MORPH_ELLIPSE of size (2r+1)x(2r+1),
+// as the half-width of each row. Header-only, standard C++ only: the CPU morphology and the
+// CUDA kernels (cuda/morphology.cu, built with the toolkit alone) take it from here.
+#pragma once
+#include <cmath>
+#include <vector>
+
+namespace hemolens::cpu {
+
+// Half-width of the ellipse's row at offset dy (|dy| <= r), as cv::getStructuringElement.
+inline std::vector<int> ellipse_half_widths(int radius) {
+  std::vector<int> half(std::size_t(2 * radius + 1));
+  const double inv_r2 = radius ? 1.0 / (double(radius) * radius) : 0.0;
+  for (int dy = -radius; dy <= radius; ++dy)
+    half[std::size_t(dy + radius)] = int(std::lrint(radius * std::sqrt((radius * radius - dy * dy) * inv_r2)));
+  return half;
+}
+
+}  // namespace hemolens::cpu
