@@ -7,7 +7,8 @@
 //   3. connected components (4 and 8) with per-label stats, and hole filling, over masks of
 //      mixed sizes: labels, stats and filled masks equal to the CPU's;
 //   4. binary morphology (erode, dilate, open, close with the ellipse) on the same masks;
-//   5. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   5. GLCM and LBP counts of segmented sample images (cell, nucleus, cytoplasm): equal;
+//   6. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -25,6 +26,7 @@
 #include "morphology.hpp"
 #include "preprocess.hpp"
 #include "probe.hpp"
+#include "textures.hpp"
 
 namespace fs = std::filesystem;
 using namespace hemolens;
@@ -179,6 +181,33 @@ bool check_morphology(const fs::path& dir) {
   return bad == 0;
 }
 
+bool check_textures(const fs::path& dir) {
+  std::ifstream in(dir / "textures.fix", std::ios::binary);
+  const Masks m = read_masks(in);  // offsets, sizes and the grey plane (in the mask slot)
+  const auto cell = fx::read_array<std::uint8_t>(in, "cell");
+  const auto nucleus = fx::read_array<std::uint8_t>(in, "nucleus");
+  const auto glcm = fx::read_array<std::uint32_t>(in, "GLCM");
+  const auto lbp = fx::read_array<std::uint32_t>(in, "LBP");
+  const auto lbp2 = fx::read_array<std::uint32_t>(in, "LBP ring 2");
+  if (cell.size() != m.mask.size() || nucleus.size() != m.mask.size() || glcm.size() != m.off.size() * 3 * 4 * 1024 ||
+      lbp.size() != m.off.size() * 30 || lbp2.size() != lbp.size())
+    throw std::runtime_error("fixture: texture arrays of the wrong size");
+  if (parse_only) {
+    std::printf("parsed textures.fix: %zu images\n", m.off.size());
+    return true;
+  }
+  hemolens::cuda::TextureCounts got;
+  std::string error;
+  if (!hemolens::cuda::texture_counts(m.view(), m.mask.data(), cell.data(), nucleus.data(), got, &error)) {
+    std::printf("FAIL textures: device error: %s\n", error.c_str());
+    return false;
+  }
+  const std::size_t bad = count_differences("GLCM", got.glcm, glcm) + count_differences("LBP", got.lbp, lbp) + count_differences("LBP ring 2", got.lbp2, lbp2);
+  std::printf("%s textures: %zu segmented images, GLCM at 4 distances and LBP on 2 rings, 3 regions: %zu counts differ (must be 0)\n",
+              bad ? "FAIL" : "ok", m.off.size(), bad);
+  return bad == 0;
+}
+
 bool check_components(const fs::path& dir) {
   std::ifstream in(dir / "components.fix", std::ios::binary);
   const Masks mk = read_masks(in);
@@ -303,6 +332,7 @@ int main(int argc, char** argv) {
     ok = check_preprocess(dir) && ok;
     ok = check_components(dir) && ok;
     ok = check_morphology(dir) && ok;
+    ok = check_textures(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

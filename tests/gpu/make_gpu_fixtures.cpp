@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <tuple>
 
@@ -14,7 +15,9 @@
 #include "cpu/components.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/filters.hpp"
+#include "cpu/measure.hpp"
 #include "cpu/morphology.hpp"
+#include "cpu/segment.hpp"
 #include "features/feature_row.hpp"
 #include "fixture_io.hpp"
 #include "hemolens/decode.hpp"
@@ -217,6 +220,50 @@ void write_morphology(const std::vector<Plane8>& masks, const fs::path& out) {
   std::printf("morphology.fix: %zu masks, %zu operations\n", masks.size(), ops.size());
 }
 
+// GLCM and LBP counts (cuda/textures.hpp) from the CPU segmentation of sample images, plus
+// an image whose cell mask is empty.
+void write_textures(const fs::path& sample, const fs::path& out) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(sample))
+    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::int32_t> heights, widths;
+  std::vector<std::uint8_t> grey, cell, nucleus;
+  std::vector<std::uint32_t> glcm, lbp, lbp2;
+  auto add = [&](const Plane8& g, const Plane8& c, const Plane8& n) {
+    offsets.push_back(grey.size());
+    heights.push_back(g.height);
+    widths.push_back(g.width);
+    grey.insert(grey.end(), g.data.begin(), g.data.end());
+    cell.insert(cell.end(), c.data.begin(), c.data.end());
+    nucleus.insert(nucleus.end(), n.data.begin(), n.data.end());
+    cpu::Box box{c.width, c.height, -1, -1};  // the cell's bounding box
+    for (int y = 0; y < c.height; ++y)
+      for (int x = 0; x < c.width; ++x)
+        if (c.at(y, x)) box = {std::min(box.x0, x), std::min(box.y0, y), std::max(box.x1, x), std::max(box.y1, y)};
+    auto acc = std::make_unique<features::ImageAccumulators>();
+    cpu::accumulate_textures(g, c, n, box, *acc);
+    for (const auto& region : acc->glcm)
+      for (const auto& m : region) glcm.insert(glcm.end(), std::begin(m), std::end(m));
+    for (const auto& region : acc->lbp) lbp.insert(lbp.end(), std::begin(region), std::end(region));
+    for (const auto& region : acc->lbp2) lbp2.insert(lbp2.end(), std::begin(region), std::end(region));
+  };
+  for (std::size_t k = 0; k < files.size() && offsets.size() < 8; k += 9) {
+    const DecodeResult d = decode_file(files[k], {});
+    const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
+    add(seg.rgb.g, seg.cell, seg.nucleus);
+  }
+  add(Plane8(40, 30, 128), Plane8(40, 30, 0), Plane8(40, 30, 0));
+  std::ofstream o(out / "textures.fix", std::ios::binary);
+  fx::write_array(o, offsets);
+  fx::write_array(o, heights);
+  fx::write_array(o, widths);
+  for (const auto* plane : {&grey, &cell, &nucleus}) fx::write_array(o, *plane);
+  for (const auto* counts : {&glcm, &lbp, &lbp2}) fx::write_array(o, *counts);
+  std::printf("textures.fix: %zu segmented images\n", offsets.size());
+}
+
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
   std::mt19937 rng(29 + k);
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -254,6 +301,7 @@ int main(int argc, char** argv) {
   const std::vector<Plane8> masks = fixture_masks(argv[1]);
   write_components(masks, out);
   write_morphology(masks, out);
+  write_textures(argv[1], out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 5000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);
