@@ -16,6 +16,7 @@
 //                  max_y); then uint8 the masks with holes filled
 //   morphology.fix the masks as in components.fix, int32 pairs (operation: 0 erode, 1 dilate,
 //                  2 open, 3 close; radius), then per pair the CPU's result (uint8, packed)
+//   distance.fix   the masks as in components.fix, then the CPU's int32 chamfer distances
 //   textures.fix   uint64 pixel offsets, int32 heights, int32 widths, uint8 grey, cell and
 //                  nucleus planes (packed), then the CPU's uint32 GLCM (images x 3 x 4 x 1024),
 //                  LBP and ring-2 LBP counts (images x 3 x 10)

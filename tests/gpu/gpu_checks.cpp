@@ -7,8 +7,9 @@
 //   3. connected components (4 and 8) with per-label stats, and hole filling, over masks of
 //      mixed sizes: labels, stats and filled masks equal to the CPU's;
 //   4. binary morphology (erode, dilate, open, close with the ellipse) on the same masks;
-//   5. GLCM and LBP counts of segmented sample images (cell, nucleus, cytoplasm): equal;
-//   6. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   5. chamfer (3-4) distances on the same masks: equal;
+//   6. GLCM and LBP counts of segmented sample images (cell, nucleus, cytoplasm): equal;
+//   7. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -20,6 +21,7 @@
 #include <string>
 
 #include "components.hpp"
+#include "distance.hpp"
 #include "feature_rows.hpp"
 #include "fixture_io.hpp"
 #include "forest_score.hpp"
@@ -181,6 +183,26 @@ bool check_morphology(const fs::path& dir) {
   return bad == 0;
 }
 
+bool check_distance(const fs::path& dir) {
+  std::ifstream in(dir / "distance.fix", std::ios::binary);
+  const Masks m = read_masks(in);
+  const auto expected = fx::read_array<std::int32_t>(in, "distances");
+  if (expected.size() != m.mask.size()) throw std::runtime_error("fixture: distances of the wrong size");
+  if (parse_only) {
+    std::printf("parsed distance.fix: %zu masks\n", m.off.size());
+    return true;
+  }
+  std::vector<std::int32_t> got;
+  std::string error;
+  if (!hemolens::cuda::chamfer_distance(m.view(), got, &error)) {
+    std::printf("FAIL distance: device error: %s\n", error.c_str());
+    return false;
+  }
+  const std::size_t bad = count_differences("chamfer distance", got, expected);
+  std::printf("%s distance: %zu masks of mixed sizes: %zu values differ (must be 0)\n", bad ? "FAIL" : "ok", m.off.size(), bad);
+  return bad == 0;
+}
+
 bool check_textures(const fs::path& dir) {
   std::ifstream in(dir / "textures.fix", std::ios::binary);
   const Masks m = read_masks(in);  // offsets, sizes and the grey plane (in the mask slot)
@@ -332,6 +354,7 @@ int main(int argc, char** argv) {
     ok = check_preprocess(dir) && ok;
     ok = check_components(dir) && ok;
     ok = check_morphology(dir) && ok;
+    ok = check_distance(dir) && ok;
     ok = check_textures(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {

@@ -220,6 +220,19 @@ void write_morphology(const std::vector<Plane8>& masks, const fs::path& out) {
   std::printf("morphology.fix: %zu masks, %zu operations\n", masks.size(), ops.size());
 }
 
+// Chamfer distance (cuda/distance.hpp) to the set pixels of the same masks.
+void write_distance(const std::vector<Plane8>& masks, const fs::path& out) {
+  std::ofstream o(out / "distance.fix", std::ios::binary);
+  write_masks(o, masks);
+  std::vector<std::int32_t> d;
+  for (const Plane8& m : masks) {
+    const Plane32 dist = cpu::chamfer_distance(m);
+    d.insert(d.end(), dist.data.begin(), dist.data.end());
+  }
+  fx::write_array(o, d);
+  std::printf("distance.fix: %zu masks\n", masks.size());
+}
+
 // GLCM and LBP counts (cuda/textures.hpp) from the CPU segmentation of sample images, plus
 // an image whose cell mask is empty.
 void write_textures(const fs::path& sample, const fs::path& out) {
@@ -301,9 +314,10 @@ int main(int argc, char** argv) {
   const std::vector<Plane8> masks = fixture_masks(argv[1]);
   write_components(masks, out);
   write_morphology(masks, out);
+  write_distance(masks, out);
   write_textures(argv[1], out);
   const std::size_t cols = feature_schema().features.size();
-  write_forest(out, 0, {200, 256, 42}, 5000, cols);
+  write_forest(out, 0, {200, 256, 42}, 3000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);
   write_forest(out, 2, {1, 2, 3}, 500, cols);
   return 0;
