@@ -249,8 +249,6 @@ void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& n
   }
 }
 
-namespace {
-
 // The background (most of the image) is sampled on even rows and columns: its colour is
 // uniform, and a quarter of the pixels estimates it as well at a quarter of the cost.
 void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
@@ -272,6 +270,8 @@ void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
       }
     }
 }
+
+namespace {
 
 // Sums of grey closings (and, over the cytoplasm, openings) of the cell's neighbourhood
 // with squares of side 1, 3, 5, 7, 9: a closing fills granules darker than their

@@ -44,6 +44,10 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, in
 void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& nucleus, const Box& cell_box,
                          features::ImageAccumulators& acc);
 
+// Histograms of R, G, B, H, S, V per region (cell, nucleus, cytoplasm, background; the
+// background sampled on even rows and columns).
+void colour_histograms(const Segmentation& seg, features::ImageAccumulators& acc);
+
 // Everything for one segmented image.
 void measure(const Segmentation& seg, features::ImageAccumulators& acc);
 

@@ -20,6 +20,9 @@
 //   textures.fix   uint64 pixel offsets, int32 heights, int32 widths, uint8 grey, cell and
 //                  nucleus planes (packed), then the CPU's uint32 GLCM (images x 3 x 4 x 1024),
 //                  LBP and ring-2 LBP counts (images x 3 x 10)
+//   histograms.fix uint64 pixel offsets, int32 heights, int32 widths, uint8 planes r, g, b,
+//                  cell, nucleus, background (packed), then the CPU's uint32 histograms
+//                  (images x 4 regions x 6 channels x 256)
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores

@@ -9,7 +9,8 @@
 //   4. binary morphology (erode, dilate, open, close with the ellipse) on the same masks;
 //   5. chamfer (3-4) distances on the same masks: equal;
 //   6. GLCM and LBP counts of segmented sample images (cell, nucleus, cytoplasm): equal;
-//   7. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   7. colour histograms per region (RGB and the shared HSV formula): equal;
+//   8. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -25,6 +26,7 @@
 #include "feature_rows.hpp"
 #include "fixture_io.hpp"
 #include "forest_score.hpp"
+#include "histograms.hpp"
 #include "morphology.hpp"
 #include "preprocess.hpp"
 #include "probe.hpp"
@@ -230,6 +232,32 @@ bool check_textures(const fs::path& dir) {
   return bad == 0;
 }
 
+bool check_histograms(const fs::path& dir) {
+  std::ifstream in(dir / "histograms.fix", std::ios::binary);
+  const Masks m = read_masks(in);  // offsets, sizes and the r plane (in the mask slot)
+  std::vector<std::uint8_t> planes[5];
+  for (auto& p : planes) p = fx::read_array<std::uint8_t>(in, "plane");
+  const auto hist = fx::read_array<std::uint32_t>(in, "histograms");
+  for (const auto& p : planes)
+    if (p.size() != m.mask.size()) throw std::runtime_error("fixture: histogram planes of the wrong size");
+  if (hist.size() != m.off.size() * 4 * 6 * 256) throw std::runtime_error("fixture: histograms of the wrong size");
+  if (parse_only) {
+    std::printf("parsed histograms.fix: %zu images\n", m.off.size());
+    return true;
+  }
+  std::vector<std::uint32_t> got;
+  std::string error;
+  const hemolens::cuda::RegionPlanes p{m.mask.data(), planes[0].data(), planes[1].data(), planes[2].data(), planes[3].data(), planes[4].data()};
+  if (!hemolens::cuda::colour_histograms(m.view(), p, got, &error)) {
+    std::printf("FAIL histograms: device error: %s\n", error.c_str());
+    return false;
+  }
+  const std::size_t bad = count_differences("colour histograms", got, hist);
+  std::printf("%s histograms: %zu segmented images, 4 regions x 6 channels: %zu counts differ (must be 0)\n", bad ? "FAIL" : "ok",
+              m.off.size(), bad);
+  return bad == 0;
+}
+
 bool check_components(const fs::path& dir) {
   std::ifstream in(dir / "components.fix", std::ios::binary);
   const Masks mk = read_masks(in);
@@ -356,6 +384,7 @@ int main(int argc, char** argv) {
     ok = check_morphology(dir) && ok;
     ok = check_distance(dir) && ok;
     ok = check_textures(dir) && ok;
+    ok = check_histograms(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

@@ -31,11 +31,17 @@ namespace fx = hemolens::gpu_fixture;
 
 namespace {
 
-void write_features(const fs::path& sample, const fs::path& out) {
+// The sample's JPEG files, sorted so that the fixtures are the same on every machine.
+std::vector<fs::path> jpegs(const fs::path& sample) {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(sample))
     if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+void write_features(const fs::path& sample, const fs::path& out) {
+  const std::vector<fs::path> files = jpegs(sample);
   const std::size_t cols = feature_schema().features.size();
   std::vector<features::ImageAccumulators> acc;
   for (const fs::path& f : files) {
@@ -61,10 +67,7 @@ void write_features(const fs::path& sample, const fs::path& out) {
 // Segmentation preprocessing (cuda/preprocess.hpp) on a packed batch of mixed sizes: sample
 // images, crops of them with odd sizes, and tiny images (1x1, 2x3, 5x4) for the borders.
 void write_preprocess(const fs::path& sample, const fs::path& out) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(sample))
-    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = jpegs(sample);
   ImageBatch batch;
   for (std::size_t k = 0; k < files.size() && batch.size() < 10; k += 11) {
     const DecodeResult d = decode_file(files[k], {});
@@ -120,10 +123,7 @@ void write_preprocess(const fs::path& sample, const fs::path& out) {
 // images, random masks, and edge cases (empty, full, single pixel, single row and column).
 std::vector<Plane8> fixture_masks(const fs::path& sample) {
   std::vector<Plane8> masks;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(sample))
-    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = jpegs(sample);
   for (std::size_t k = 0; k < files.size() && masks.size() < 8; k += 17) {
     const DecodeResult d = decode_file(files[k], {});
     const cpu::BalancedRgb rgb = cpu::white_balance({d.image->rgb.data(), d.image->height, d.image->width}, 0.25, 224);
@@ -236,10 +236,7 @@ void write_distance(const std::vector<Plane8>& masks, const fs::path& out) {
 // GLCM and LBP counts (cuda/textures.hpp) from the CPU segmentation of sample images, plus
 // an image whose cell mask is empty.
 void write_textures(const fs::path& sample, const fs::path& out) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(sample))
-    if (e.is_regular_file() && e.path().extension() == ".jpg") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = jpegs(sample);
   std::vector<std::uint64_t> offsets;
   std::vector<std::int32_t> heights, widths;
   std::vector<std::uint8_t> grey, cell, nucleus;
@@ -275,6 +272,36 @@ void write_textures(const fs::path& sample, const fs::path& out) {
   for (const auto* plane : {&grey, &cell, &nucleus}) fx::write_array(o, *plane);
   for (const auto* counts : {&glcm, &lbp, &lbp2}) fx::write_array(o, *counts);
   std::printf("textures.fix: %zu segmented images\n", offsets.size());
+}
+
+// Colour histograms per region (cuda/histograms.hpp) from the CPU segmentation of sample
+// images.
+void write_histograms(const fs::path& sample, const fs::path& out) {
+  const std::vector<fs::path> files = jpegs(sample);
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::int32_t> heights, widths;
+  std::vector<std::uint8_t> planes[6];
+  std::vector<std::uint32_t> hist;
+  for (std::size_t k = 4; k < files.size() && offsets.size() < 6; k += 13) {
+    const DecodeResult d = decode_file(files[k], {});
+    const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
+    offsets.push_back(planes[0].size());
+    heights.push_back(seg.cell.height);
+    widths.push_back(seg.cell.width);
+    const Plane8* src[6] = {&seg.rgb.r, &seg.rgb.g, &seg.rgb.b, &seg.cell, &seg.nucleus, &seg.background};
+    for (int c = 0; c < 6; ++c) planes[c].insert(planes[c].end(), src[c]->data.begin(), src[c]->data.end());
+    auto acc = std::make_unique<features::ImageAccumulators>();
+    cpu::colour_histograms(seg, *acc);
+    for (const auto& region : acc->hist)
+      for (const auto& channel : region) hist.insert(hist.end(), std::begin(channel), std::end(channel));
+  }
+  std::ofstream o(out / "histograms.fix", std::ios::binary);
+  fx::write_array(o, offsets);
+  fx::write_array(o, heights);
+  fx::write_array(o, widths);
+  for (const auto& p : planes) fx::write_array(o, p);
+  fx::write_array(o, hist);
+  std::printf("histograms.fix: %zu segmented images\n", offsets.size());
 }
 
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
@@ -316,6 +343,7 @@ int main(int argc, char** argv) {
   write_morphology(masks, out);
   write_distance(masks, out);
   write_textures(argv[1], out);
+  write_histograms(argv[1], out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 3000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);

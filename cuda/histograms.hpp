@@ -1,0 +1,22 @@
+// Colour histograms per region on the device, over a batch of segmented images of different
+// sizes in one launch (cuda/histograms.cu), equal to cpu::colour_histograms: R, G, B, H, S, V
+// (the shared HSV formula, src/features/hsv.hpp) over the cell, nucleus, cytoplasm and the
+// background sampled on even rows and columns. Host-callable. Not yet run on a GPU (issue 4).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "components.hpp"  // PackedMasks: the layout of the planes
+
+namespace hemolens::cuda {
+
+struct RegionPlanes {
+  const std::uint8_t *r, *g, *b;                  // white-balanced colour
+  const std::uint8_t *cell, *nucleus, *background;  // 0/1 masks
+};
+
+// out: images x 4 regions x 6 channels x 256 bins (ImageAccumulators::hist of each image).
+bool colour_histograms(const PackedMasks& layout, const RegionPlanes& planes, std::vector<std::uint32_t>& out, std::string* error);
+
+}  // namespace hemolens::cuda
