@@ -5,7 +5,7 @@
 #include <tbb/parallel_for.h>  // for analysing the images of one request in parallel
 
 #include <algorithm>
-#include <atomic>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <thread>
