@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 
+#include "packed_layout.cuh"
 #include "preprocess.hpp"
 
 namespace hemolens::cuda {
@@ -152,21 +153,6 @@ __global__ void histogram_kernel(Images im, const std::uint8_t* plane, unsigned*
     if (h[k]) atomicAdd(&hist[std::size_t(i) * 256 + k], h[k]);
 }
 
-// Device buffers freed on every path out.
-struct DeviceBuffers {
-  std::vector<void*> all;
-  template <class T>
-  T* alloc(std::size_t n, cudaError_t& err) {
-    void* p = nullptr;
-    if (err == cudaSuccess) err = cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T));
-    if (p) all.push_back(p);
-    return static_cast<T*>(p);
-  }
-  ~DeviceBuffers() {
-    for (void* p : all) cudaFree(p);
-  }
-};
-
 }  // namespace
 
 bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error) {
@@ -185,30 +171,28 @@ bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_ta
   }
   out = Preprocessed{};
   if (n == 0) return true;
-  cudaError_t err = cudaSuccess;
-  DeviceBuffers d;
-  auto* rgb = d.alloc<std::uint8_t>(pixels * 3, err);
-  auto* off = d.alloc<std::size_t>(n, err);
-  auto* hh = d.alloc<int>(n, err);
-  auto* ww = d.alloc<int>(n, err);
-  auto* ti = d.alloc<int>(tile_image.size(), err);
-  auto* ts = d.alloc<int>(tile_start.size(), err);
-  auto* count = d.alloc<unsigned>(n * kLevels, err);
-  auto* sums = d.alloc<unsigned long long>(n * kLevels * 3, err);
-  auto* background = d.alloc<int>(n * 3, err);
-  auto* gain = d.alloc<int>(n * 3, err);
-  auto* r = d.alloc<std::uint8_t>(pixels, err);
-  auto* g = d.alloc<std::uint8_t>(pixels, err);
-  auto* b = d.alloc<std::uint8_t>(pixels, err);
-  auto* stain = d.alloc<std::uint8_t>(pixels, err);
-  auto* blurred = d.alloc<std::uint8_t>(pixels, err);
-  auto* tmp = d.alloc<std::uint16_t>(pixels, err);
-  auto* smooth_stain = d.alloc<std::uint8_t>(pixels, err);
-  auto* smooth_green = d.alloc<std::uint8_t>(pixels, err);
-  auto* hist = d.alloc<unsigned>(n * 512, err);
-  const auto up = [&](void* dst, const void* src, std::size_t bytes) {
-    if (err == cudaSuccess) err = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
-  };
+  DeviceArena d;
+  cudaError_t& err = d.err;
+  auto* rgb = d.alloc<std::uint8_t>(pixels * 3);
+  auto* off = d.alloc<std::size_t>(n);
+  auto* hh = d.alloc<int>(n);
+  auto* ww = d.alloc<int>(n);
+  auto* ti = d.alloc<int>(tile_image.size());
+  auto* ts = d.alloc<int>(tile_start.size());
+  auto* count = d.alloc<unsigned>(n * kLevels);
+  auto* sums = d.alloc<unsigned long long>(n * kLevels * 3);
+  auto* background = d.alloc<int>(n * 3);
+  auto* gain = d.alloc<int>(n * 3);
+  auto* r = d.alloc<std::uint8_t>(pixels);
+  auto* g = d.alloc<std::uint8_t>(pixels);
+  auto* b = d.alloc<std::uint8_t>(pixels);
+  auto* stain = d.alloc<std::uint8_t>(pixels);
+  auto* blurred = d.alloc<std::uint8_t>(pixels);
+  auto* tmp = d.alloc<std::uint16_t>(pixels);
+  auto* smooth_stain = d.alloc<std::uint8_t>(pixels);
+  auto* smooth_green = d.alloc<std::uint8_t>(pixels);
+  auto* hist = d.alloc<unsigned>(n * 512);
+  const auto up = [&](void* dst, const void* src, std::size_t bytes) { d.up(dst, src, bytes); };
   up(rgb, batch.rgb, pixels * 3);
   up(off, pixel_offset.data(), n * sizeof(std::size_t));
   up(hh, batch.heights, n * sizeof(int));
@@ -239,9 +223,7 @@ bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_ta
   out.green.resize(pixels);
   out.background.resize(n * 3);
   std::vector<unsigned> both(n * 512);
-  const auto down = [&](void* dst, const void* src, std::size_t bytes) {
-    if (err == cudaSuccess) err = cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
-  };
+  const auto down = [&](void* dst, const void* src, std::size_t bytes) { d.down(dst, src, bytes); };
   down(out.r.data(), r, pixels);
   down(out.g.data(), g, pixels);
   down(out.b.data(), b, pixels);

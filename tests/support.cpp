@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 namespace hemolens::test {
 
@@ -68,6 +70,11 @@ const std::filesystem::path& sample_bundle() {
     return out;
   }();
   return bundle;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 TempDir::TempDir(const std::string& tag) {

@@ -27,6 +27,9 @@ const StoreData& sample_store(std::filesystem::path* path = nullptr);
 // made once per test process: what the explanation and server tests load.
 const std::filesystem::path& sample_bundle();
 
+// A file's bytes (empty when it cannot be read).
+std::string read_file(const std::filesystem::path& p);
+
 // A fresh empty directory under the system temp dir, removed by the destructor.
 struct TempDir {
   std::filesystem::path path;

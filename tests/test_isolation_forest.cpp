@@ -75,11 +75,6 @@ int run_status(const std::string& cmd) {
   return WIFEXITED(s) ? WEXITSTATUS(s) : -1;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 }  // namespace
 
 TEST(IsolationForest, AveragePathLengthMatchesHandComputation) {
@@ -393,7 +388,7 @@ TEST(Anomaly, BundleRoundTripAndCommandsOnTheSample) {
   ASSERT_EQ(run_status(bin + " fit-anomaly " + bundle_dir.string() + " " + store_path.string() + " --trees 50 --min-class-rows 5 > /dev/null"), 0);
   const fs::path csv = dir.path / "scores.csv";
   ASSERT_EQ(run_status(bin + " score " + bundle_dir.string() + " " + store_path.string() + " -o " + csv.string() + " --device cpu > /dev/null"), 0);
-  std::istringstream lines(read_text(csv));
+  std::istringstream lines(test::read_file(csv));
   std::string header, line;
   std::getline(lines, header);
   EXPECT_EQ(header, "path,predicted,anomaly_score,anomaly_threshold,anomaly_margin,anomaly_flag,anomaly_reason,quality_flags,skipped_reason");

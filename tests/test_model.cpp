@@ -88,11 +88,6 @@ nlohmann::json meta_for(const StoreData& s) {
   return {{"classes", s.classes}, {"feature_names", s.feature_names}, {"schema_hash", s.meta.schema_hash}, {"schema_version", s.meta.schema_version}};
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 }  // namespace
 
 TEST(Bundle, SaveLoadGivesIdenticalPredictions) {
@@ -143,11 +138,11 @@ TEST(Bundle, SameSeedSameModel) {
   test::TempDir dir("seed");
   save_bundle(dir.path / "a", fit_with_validation(d.table, quick()).booster, meta_for(s));
   save_bundle(dir.path / "b", fit_with_validation(d.table, quick()).booster, meta_for(s));
-  EXPECT_EQ(read_text(dir.path / "a" / "model.json"), read_text(dir.path / "b" / "model.json"));
+  EXPECT_EQ(test::read_file(dir.path / "a" / "model.json"), test::read_file(dir.path / "b" / "model.json"));
   TrainParams other = quick();
   other.seed = 43;
   save_bundle(dir.path / "c", fit_with_validation(d.table, other).booster, meta_for(s));
-  EXPECT_NE(read_text(dir.path / "a" / "model.json"), read_text(dir.path / "c" / "model.json"));
+  EXPECT_NE(test::read_file(dir.path / "a" / "model.json"), test::read_file(dir.path / "c" / "model.json"));
 }
 
 TEST(Bundle, OtherSchemaAndDamagedModelAreRefused) {
@@ -166,7 +161,7 @@ TEST(Bundle, OtherSchemaAndDamagedModelAreRefused) {
     EXPECT_NE(std::string(e.what()).find("schema"), std::string::npos) << e.what();
   }
 
-  const std::string model = read_text(dir.path / "m" / "model.json");
+  const std::string model = test::read_file(dir.path / "m" / "model.json");
   std::ofstream(dir.path / "m" / "model.json", std::ios::binary) << model.substr(0, model.size() / 2);
   try {
     load_bundle(dir.path / "m");

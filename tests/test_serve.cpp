@@ -21,11 +21,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // A server on a free loopback port, serving from a thread until the test ends.
 struct Running {
   serve::Analyzer analyzer;
@@ -87,7 +82,7 @@ TEST(Serve, AnalysisOfAnUploadEqualsTheBatchPath) {
   ASSERT_TRUE(forests);
   for (const fs::path& file : {test::sample_jpegs().front(), test::sample_jpegs().back()}) {
     const std::size_t row = store_row(file);
-    const auto [status, body] = r.analyze({part(file.filename().string(), read_bytes(file))}, "?outlines=1");
+    const auto [status, body] = r.analyze({part(file.filename().string(), test::read_file(file))}, "?outlines=1");
     ASSERT_EQ(status, 200) << body.dump();
     ASSERT_EQ(body["images"].size(), 1u);
     const Json& img = body["images"][0];
@@ -170,8 +165,8 @@ TEST(Serve, RefusesBadInputWithAReasonAndKeepsServing) {
   o.max_file_bytes = 64 << 10;
   const Running r({}, o);
   const fs::path jpeg = test::sample_jpegs().front();
-  const std::string good = read_bytes(jpeg);
-  const std::string junk = read_bytes(test::source_dir() / "tests" / "data" / "bad" / ".DS_169665.jpg");
+  const std::string good = test::read_file(jpeg);
+  const std::string junk = test::read_file(test::source_dir() / "tests" / "data" / "bad" / ".DS_169665.jpg");
   const std::string truncated = good.substr(0, good.size() / 2);
 
   struct Case {
@@ -238,7 +233,7 @@ TEST(Serve, ConcurrentRequestsAgreeWithOneAtATime) {
   const std::vector<fs::path> files = test::sample_jpegs();
   std::vector<Json> expected;
   for (std::size_t i = 0; i < 8; ++i) {
-    const auto [status, body] = r.analyze({part("x.jpg", read_bytes(files[i * 7 % files.size()]))});
+    const auto [status, body] = r.analyze({part("x.jpg", test::read_file(files[i * 7 % files.size()]))});
     ASSERT_EQ(status, 200);
     expected.push_back(body["images"][0]);
   }
@@ -248,7 +243,7 @@ TEST(Serve, ConcurrentRequestsAgreeWithOneAtATime) {
     clients.emplace_back([&, t] {
       for (int k = 0; k < 4; ++k) {
         const std::size_t i = (t + std::size_t(k)) % 8;
-        const auto [status, body] = r.analyze({part("x.jpg", read_bytes(files[i * 7 % files.size()]))});
+        const auto [status, body] = r.analyze({part("x.jpg", test::read_file(files[i * 7 % files.size()]))});
         const Json& got = body["images"][0];
         if (status != 200 || got["class"] != expected[i]["class"] || got["probabilities"] != expected[i]["probabilities"] ||
             got["anomaly"]["score"] != expected[i]["anomaly"]["score"])
@@ -265,9 +260,9 @@ TEST(Serve, WritesUploadsToDiskOnlyWhenAsked) {
   o.keep_uploads = dir.path / "uploads";
   const Running r({}, o);
   const fs::path jpeg = test::sample_jpegs().front();
-  const auto [status, body] = r.analyze({part("a.jpg", read_bytes(jpeg))});
+  const auto [status, body] = r.analyze({part("a.jpg", test::read_file(jpeg))});
   ASSERT_EQ(status, 200);
   const fs::path kept = o.keep_uploads / (body["images"][0]["id"].get<std::string>() + ".jpg");
   ASSERT_TRUE(fs::exists(kept));
-  EXPECT_EQ(read_bytes(kept), read_bytes(jpeg));
+  EXPECT_EQ(test::read_file(kept), test::read_file(jpeg));
 }

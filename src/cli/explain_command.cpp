@@ -1,8 +1,6 @@
 // `hemolens explain MODEL_DIR IMAGE [--top K]`: why the model chose a class for one image, in
 // words: the class probabilities, the anomaly score, and the features that pushed the
 // decision most (SHAP contributions), with their sums per feature group.
-#include <unistd.h>  // for getpid
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -86,16 +84,8 @@ void print_contributions(const ModelBundle& b, const StoreData& s, const Explana
 
 void run(const ExplainArgs& a) {
   const ModelBundle bundle = load_bundle(a.model);
-  const fs::path scratch = fs::temp_directory_path() / ("hemolens-explain-" + std::to_string(::getpid()));
-  fs::create_directories(scratch);
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
-  } cleanup{scratch};
-  const StoreData s = measure(a, scratch);
+  const ScratchDir scratch("explain");
+  const StoreData s = measure(a, scratch.path);
   check_compatible(bundle, s, a.image);
   const Explanation e = explain_rows(bundle, s.features.data(), 1, s.cols, a.top, a.threads)[0];
   std::printf("image: %s\n", a.image.c_str());

@@ -81,7 +81,6 @@ class Analyzer {
   // The verdict in plain words, for the page and the API.
   std::string verdict(const ImageAnalysis& a) const;
   const model::ModelBundle& bundle() const { return bundle_; }
-  const AnalyzerOptions& options() const { return options_; }
 
  private:
   model::ModelBundle bundle_;
