@@ -5,7 +5,7 @@
 #include <string>
 
 #include "features/accumulators.hpp"
-#include "features/hsv.hpp"
+#include "features/pixel_channels.hpp"
 #include "histograms.hpp"
 #include "packed_layout.cuh"
 
@@ -27,9 +27,8 @@ __global__ void histogram_kernel(Layout l, Planes p, unsigned* hist) {
   const bool background = p.background[i] && ((at.x | at.y) & 1) == 0;
   if (!cell && !background) return;
   const bool in[features::kRegions] = {cell, nucleus, cell && !nucleus, background};
-  std::uint8_t h, s, v;
-  features::rgb_to_hsv(p.r[i], p.g[i], p.b[i], h, s, v);
-  const std::uint8_t value[features::kChannels] = {p.r[i], p.g[i], p.b[i], h, s, v};
+  std::uint8_t value[features::kChannels];
+  features::pixel_channels(p.r[i], p.g[i], p.b[i], value);
   unsigned* out = hist + std::size_t(at.image) * kPerImage;
   for (int k = 0; k < features::kRegions; ++k)
     if (in[k])

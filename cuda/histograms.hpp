@@ -1,6 +1,6 @@
 // Colour histograms per region on the device, over a batch of segmented images of different
-// sizes in one launch (cuda/histograms.cu), equal to cpu::colour_histograms: R, G, B, H, S, V
-// (the shared HSV formula, src/features/hsv.hpp) over the cell, nucleus, cytoplasm and the
+// sizes in one launch (cuda/histograms.cu), equal to cpu::colour_histograms: R, G, B, H, S, V and
+// the opponent channels (the shared pixel channels, src/features/pixel_channels.hpp) over the cell, nucleus, cytoplasm and the
 // background sampled on even rows and columns. Host-callable. Not yet run on a GPU (issue 4).
 #pragma once
 #include <cstdint>

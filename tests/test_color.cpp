@@ -2,20 +2,25 @@
 //   rgb_to_hsv over the whole RGB cube vs cv::cvtColor(COLOR_RGB2HSV): V identical, H and S
 //       within one step (H circular, mod 180); the test prints how many values differ;
 //   histogram vs cv::calcHist, threshold_above vs cv::threshold(THRESH_BINARY),
-//   stain_channel vs cv::subtract (saturating B - G).
+//   stain_channel vs cv::subtract (saturating B - G);
+//   the opponent channels (features/pixel_channels.hpp): hand-computed primaries, and over
+//       random colours they order pixels as Lab's a* and b* do (cv::cvtColor, COLOR_RGB2Lab).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
 #include "cpu/color.hpp"
+#include "features/pixel_channels.hpp"
 #include "support.hpp"
 
 namespace hemolens::test {
@@ -74,6 +79,64 @@ TEST(RgbToHsv, PrimariesAndGreys) {
     EXPECT_EQ(int(s), int(c.s)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
     EXPECT_EQ(int(v), int(c.v)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
   }
+}
+
+TEST(OpponentChannels, PrimariesAndGreys) {
+  struct Case {
+    std::uint8_t r, g, b, rg, yb;
+  };
+  // rg = (r - g + 256) / 2, yb = (r + g - 2b + 512) / 4, worked out by hand.
+  const Case cases[] = {{0, 0, 0, 128, 128},     {128, 128, 128, 128, 128}, {255, 255, 255, 128, 128},
+                        {255, 0, 0, 255, 191},   {0, 255, 0, 0, 191},       {0, 0, 255, 128, 0},
+                        {255, 255, 0, 128, 255}, {200, 150, 230, 153, 100}};
+  for (const Case& c : cases) {
+    std::uint8_t v[features::kChannels];
+    features::pixel_channels(c.r, c.g, c.b, v);
+    EXPECT_EQ(int(v[features::kRG]), int(c.rg)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
+    EXPECT_EQ(int(v[features::kYB]), int(c.yb)) << int(c.r) << "," << int(c.g) << "," << int(c.b);
+    EXPECT_EQ(int(v[features::kR]), int(c.r));
+    EXPECT_EQ(int(v[features::kB]), int(c.b));
+  }
+}
+
+// Pearson correlation of two equally long series.
+double correlation(const std::vector<double>& a, const std::vector<double>& b) {
+  const double n = double(a.size());
+  double ma = 0, mb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) ma += a[i] / n, mb += b[i] / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+TEST(OpponentChannels, FollowLabOpponentAxes) {
+  // The opponent channels stand in for Lab's a* (red-green) and b* (yellow-blue): over random
+  // colours they must rise and fall with them, and far more than with lightness.
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> u(0, 255);
+  cv::Mat rgb(1, 4000, CV_8UC3), lab;
+  for (int i = 0; i < rgb.cols; ++i) rgb.at<cv::Vec3b>(0, i) = cv::Vec3b(std::uint8_t(u(rng)), std::uint8_t(u(rng)), std::uint8_t(u(rng)));
+  cv::cvtColor(rgb, lab, cv::COLOR_RGB2Lab);
+  std::vector<double> rg, yb, a, b, l;
+  for (int i = 0; i < rgb.cols; ++i) {
+    const cv::Vec3b p = rgb.at<cv::Vec3b>(0, i), q = lab.at<cv::Vec3b>(0, i);
+    std::uint8_t v[features::kChannels];
+    features::pixel_channels(p[0], p[1], p[2], v);
+    rg.push_back(v[features::kRG]);
+    yb.push_back(v[features::kYB]);
+    l.push_back(q[0]);
+    a.push_back(q[1]);
+    b.push_back(q[2]);
+  }
+  const double rg_a = correlation(rg, a), yb_b = correlation(yb, b), rg_l = correlation(rg, l);
+  std::printf("[   info   ] correlation over 4000 random colours: rg~a* %.3f, yb~b* %.3f, rg~L* %.3f\n", rg_a, yb_b, rg_l);
+  EXPECT_GT(rg_a, 0.8);
+  EXPECT_GT(yb_b, 0.8);
+  EXPECT_GT(rg_a - std::abs(rg_l), 0.3);  // red-green, much more than light-dark
 }
 
 TEST(ColorHistogram, MatchesCalcHistWithAndWithoutMask) {

@@ -283,6 +283,32 @@ TEST(MeasureShape, TwoDiscsAndFragments) {
   check_shape(Plane8(20, 20, 1), "full");
 }
 
+TEST(MeasureShape, ErodedLobesBreakThinBridges) {
+  // Two discs joined by a bar 3 pixels wide: one lobe, two once eroded by 2 or 4 pixels
+  // (the bar's middle row is 2 steps, 6 chamfer units, from the outside: not above 3 x 2).
+  Plane8 dumbbell = disc(80, 160, 40, 40, 25);
+  dumbbell = disc(80, 160, 120, 40, 25, dumbbell);
+  for (int y = 39; y <= 41; ++y)
+    for (int x = 40; x <= 120; ++x) dumbbell.at(y, x) = 1;
+  const features::ShapeAccumulator s = check_shape(dumbbell, "dumbbell");
+  EXPECT_EQ(s.lobes, 1);
+  EXPECT_EQ(s.eroded_lobes[0], 2);
+  EXPECT_EQ(s.eroded_lobes[1], 2);
+  // A bar 7 pixels wide survives the 2-pixel erosion, not the 4-pixel one.
+  for (int y = 37; y <= 43; ++y)
+    for (int x = 40; x <= 120; ++x) dumbbell.at(y, x) = 1;
+  const features::ShapeAccumulator t = check_shape(dumbbell, "dumbbell with a thick bar");
+  EXPECT_EQ(t.eroded_lobes[0], 1);
+  EXPECT_EQ(t.eroded_lobes[1], 2);
+  // A disc stays one; a mask thinner than the erosion leaves nothing.
+  EXPECT_EQ(check_shape(disc(90, 90, 45, 45, 30), "disc").eroded_lobes[1], 1);
+  Plane8 line(20, 40, 0);
+  for (int x = 5; x < 35; ++x) line.at(10, x) = line.at(11, x) = 1;
+  const features::ShapeAccumulator l = check_shape(line, "2-pixel line");
+  EXPECT_EQ(l.lobes, 1);
+  EXPECT_EQ(l.eroded_lobes[0], 0);
+}
+
 TEST(MeasureShape, RandomMasksAgainstOracles) {
   std::mt19937 rng(4711);
   for (int i = 0; i < 12; ++i) {

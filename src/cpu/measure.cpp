@@ -6,6 +6,7 @@
 
 #include "cpu/components.hpp"
 #include "cpu/morphology.hpp"
+#include "features/pixel_channels.hpp"
 #include "features/shape.hpp"
 
 namespace hemolens::cpu {
@@ -76,8 +77,9 @@ std::int64_t boundary_edges(const Plane8& mask, const Box& box) {
 }
 
 // Chamfer (3-4) distance of each mask pixel to the nearest outside pixel, two raster passes
-// over the crop with a one-pixel frame of outside around it.
-void chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
+// over the crop with a one-pixel frame of outside around it. Returns the distances of the
+// crop's pixels (0 outside the mask).
+Plane32 chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
   const int h = crop.height + 2, w = crop.width + 2;
   constexpr std::int32_t kFar = 1 << 28;
   std::vector<std::int32_t> d(std::size_t(h) * std::size_t(w), 0);
@@ -88,13 +90,38 @@ void chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
     for (int x = 1; x + 1 < w; ++x)
       if (at(y, x))
         at(y, x) = std::min({at(y, x), at(y, x - 1) + 3, at(y - 1, x - 1) + 4, at(y - 1, x) + 3, at(y - 1, x + 1) + 4});
+  Plane32 dist(crop.height, crop.width);
   for (int y = h - 2; y >= 1; --y)
     for (int x = w - 2; x >= 1; --x)
       if (at(y, x)) {
         at(y, x) = std::min({at(y, x), at(y, x + 1) + 3, at(y + 1, x + 1) + 4, at(y + 1, x) + 3, at(y + 1, x - 1) + 4});
         out.distance_sum += at(y, x);
         out.distance_max = std::max(out.distance_max, at(y, x));
+        dist.at(y - 1, x - 1) = at(y, x);
       }
+  return dist;
+}
+
+// 8-connected components of a mask, and those holding at least 5 % of its area (lobes).
+struct Pieces {
+  int components = 0, lobes = 0;
+};
+Pieces count_pieces(const Plane8& mask, std::int64_t area) {
+  Plane32 labels;
+  const auto stats = label_components(mask, 8, labels);
+  Pieces p{int(stats.size()) - 1, 0};
+  for (std::size_t l = 1; l < stats.size(); ++l) p.lobes += stats[l].area * 20 >= area;
+  return p;
+}
+
+void eroded_lobes(const Plane32& dist, ShapeAccumulator& out) {
+  Plane8 eroded(dist.height, dist.width);
+  for (int i = 0; i < features::kErosions; ++i) {
+    const std::int32_t depth = 3 * features::erosion_depth(i);
+    std::int64_t area = 0;
+    for (std::size_t k = 0; k < dist.size(); ++k) area += eroded.data[k] = dist.data[k] > depth;
+    out.eroded_lobes[i] = area ? count_pieces(eroded, area).lobes : 0;
+  }
 }
 
 }  // namespace
@@ -115,11 +142,9 @@ void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
   Plane8 crop(rows, cols);
   for (int r = 0; r < rows; ++r)
     std::copy_n(&mask.data[std::size_t(box.y0 + r) * mask.width + box.x0], cols, &crop.data[std::size_t(r) * cols]);
-  Plane32 labels;
-  const auto stats = label_components(crop, 8, labels);
-  out.components = int(stats.size()) - 1;
-  for (std::size_t l = 1; l < stats.size(); ++l)
-    if (stats[l].area * 20 >= out.moments.m00) ++out.lobes;  // at least 5 % of the area
+  const Pieces pieces = count_pieces(crop, out.moments.m00);
+  out.components = pieces.components;
+  out.lobes = pieces.lobes;
 
   std::vector<int> row_min(std::size_t(rows), std::numeric_limits<int>::max()), row_max(std::size_t(rows), -1);
   for (int r = 0; r < rows; ++r)
@@ -131,7 +156,7 @@ void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
   std::vector<features::HullPoint> points(2 * std::size_t(rows + 1)), hull(4 * std::size_t(rows + 1) + 1);
   out.hull_area2 =
       features::hull_area2_from_rows(row_min.data(), row_max.data(), rows, box.y0, points.data(), hull.data(), &out.hull_perimeter);
-  chamfer_distances(crop, out);
+  eroded_lobes(chamfer_distances(crop, out), out);
 }
 
 void accumulate_glcm(const Plane8& grey, const Plane8& region, int d, int levels, std::uint32_t* counts) {
@@ -261,9 +286,8 @@ void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
       if (!cell && !background) continue;
       const bool in[features::kRegions] = {cell, nucleus, cell && !nucleus, background};
       const std::uint8_t r = seg.rgb.r.data[i], g = seg.rgb.g.data[i], b = seg.rgb.b.data[i];
-      std::uint8_t hh, ss, vv;
-      rgb_to_hsv(r, g, b, hh, ss, vv);
-      const std::uint8_t v[features::kChannels] = {r, g, b, hh, ss, vv};
+      std::uint8_t v[features::kChannels];
+      features::pixel_channels(r, g, b, v);
       for (int k = 0; k < features::kRegions; ++k) {
         if (!in[k]) continue;
         for (int c = 0; c < features::kChannels; ++c) ++acc.hist[k][c][v[c]];

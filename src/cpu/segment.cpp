@@ -52,27 +52,91 @@ int pick_seed(const std::vector<ComponentStats>& stats, int h, int w, int min_ar
   return best;
 }
 
-// Nucleus candidates inside the cell, without components too small to be a lobe.
+// Nucleus candidates inside the cell that belong to the seed's nucleus: components large
+// enough to be a lobe (not granules), reached from the seed through gaps of at most
+// `lobe_gap` seed diameters. The lobes of a segmented nucleus lie a filament apart; the
+// nucleus of a neighbour that the (pale) cell object has swallowed lies two cytoplasm rims
+// away and stays out. Lobes join one round at a time, each round measuring from all joined.
 Plane8 nucleus_in_cell(const Plane8& candidates, const Plane32& labels, const std::vector<ComponentStats>& stats, const Plane8& cell,
-                       const CellBox& box, std::int64_t seed_area, const SegmentParams& sp) {
+                       const CellBox& box, int seed, const SegmentParams& sp) {
+  const std::int64_t seed_area = stats[std::size_t(seed)].area;
   const double min_area = sp.lobe_fraction * double(seed_area);
-  Plane8 n(candidates.height, candidates.width);
+  const double gap_px = std::max(sp.min_lobe_gap, sp.lobe_gap * std::sqrt(4.0 * double(seed_area) / 3.14159265358979323846));
+  const std::int32_t gap = std::int32_t(std::lround(3.0 * gap_px));  // chamfer units
+  auto is_lobe = [&](int y, int x) {
+    return candidates.at(y, x) && cell.at(y, x) && double(stats[std::size_t(labels.at(y, x))].area) >= min_area;
+  };
+  std::vector<std::uint8_t> present(stats.size(), 0), in(stats.size(), 0);
   box.for_each([&](int y, int x) {
-    n.at(y, x) = candidates.at(y, x) && cell.at(y, x) && double(stats[std::size_t(labels.at(y, x))].area) >= min_area;
+    if (is_lobe(y, x)) present[std::size_t(labels.at(y, x))] = 1;
   });
+  in[std::size_t(seed)] = 1;
+  // A chamfer distance is at least 3 x the chessboard distance, which is at least the gap
+  // between the components' boxes: components whose boxes lie farther apart cannot join,
+  // and distances are only computed (exactly: shortest chamfer paths stay inside the box of
+  // their ends) in the box of the joined lobes and the candidates near them. Most cells
+  // have one nucleus component and no candidate at all.
+  auto box_gap = [&](const ComponentStats& a, const ComponentStats& b) {
+    return std::max({0, a.min_x - b.max_x, b.min_x - a.max_x, a.min_y - b.max_y, b.min_y - a.max_y});
+  };
+  for (bool grew = true; grew;) {
+    grew = false;
+    const ComponentStats& s = stats[std::size_t(seed)];
+    CellBox near{s.min_x, s.min_y, s.max_x, s.max_y};
+    bool any = false;
+    for (std::size_t l = 1; l < stats.size(); ++l) {
+      if (!present[l] || in[l]) continue;
+      for (std::size_t j = 1; j < stats.size(); ++j)
+        if (in[j] && 3 * box_gap(stats[l], stats[j]) <= gap) {
+          near.add(stats[l]);
+          any = true;
+          break;
+        }
+    }
+    if (!any) break;
+    for (std::size_t j = 1; j < stats.size(); ++j)
+      if (in[j]) near.add(stats[j]);
+    Plane8 crop(near.y1 - near.y0 + 1, near.x1 - near.x0 + 1);
+    near.for_each([&](int y, int x) { crop.at(y - near.y0, x - near.x0) = in[std::size_t(labels.at(y, x))]; });
+    const Plane32 dist = chamfer_distance(crop);
+    near.for_each([&](int y, int x) {
+      std::uint8_t& joined = in[std::size_t(labels.at(y, x))];
+      if (!joined && is_lobe(y, x) && dist.at(y - near.y0, x - near.x0) <= gap) {
+        joined = 1;
+        grew = true;
+      }
+    });
+  }
+  Plane8 n(candidates.height, candidates.width);
+  box.for_each([&](int y, int x) { n.at(y, x) = is_lobe(y, x) && in[std::size_t(labels.at(y, x))]; });
   return n;
 }
 
 // The cell limited to `cell_reach` nucleus diameters around the nucleus; the piece holding
-// the seed, holes filled. Distances are computed in the cell's box: exact there, because
-// shortest chamfer paths are monotone and stay inside the box of their ends.
-Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const CellBox& box,
+// the seed, holes filled. Everything happens in the nucleus's box grown by the reach and a
+// one-pixel frame (within the cell's box): nothing farther can be within reach, since a
+// chamfer distance is at least 3 x the chessboard one; distances there are exact, because
+// shortest chamfer paths stay inside the box of their ends; and the empty frame connects
+// the outside as the whole image would, so the same holes are filled.
+Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const CellBox& cell_box,
                     const SegmentParams& sp) {
   Plane8 out(cell.height, cell.width);
   std::int64_t area = 0;
-  box.for_each([&](int y, int x) { area += nucleus.at(y, x); });
+  CellBox box{cell_box.x1, cell_box.y1, cell_box.x0, cell_box.y0};  // the nucleus's box, grown below
+  cell_box.for_each([&](int y, int x) {
+    if (!nucleus.at(y, x)) return;
+    ++area;
+    box.x0 = std::min(box.x0, x), box.y0 = std::min(box.y0, y), box.x1 = std::max(box.x1, x), box.y1 = std::max(box.y1, y);
+  });
   const double reach_px = std::max(8.0, sp.cell_reach * std::sqrt(4.0 * double(area) / 3.14159265358979323846));
   const std::int32_t reach = std::int32_t(std::lround(3.0 * reach_px));  // chamfer units
+  if (area == 0) {
+    box = cell_box;
+  } else {
+    const int grow = int(std::ceil(reach_px)) + 1;
+    box = {std::max(cell_box.x0, box.x0 - grow), std::max(cell_box.y0, box.y0 - grow), std::min(cell_box.x1, box.x1 + grow),
+           std::min(cell_box.y1, box.y1 + grow)};
+  }
   const int bh = box.y1 - box.y0 + 1, bw = box.x1 - box.x0 + 1;
   Plane8 crop_nucleus(bh, bw), near(bh, bw);
   box.for_each([&](int y, int x) { crop_nucleus.at(y - box.y0, x - box.x0) = nucleus.at(y, x); });
@@ -115,10 +179,13 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
 
   Plane8 stained(h, w), filled, objects;
   seg.background = Plane8(h, w);
+  // Objects reach paler than the threshold (pale cytoplasm of neutrophils, monocytes and ig
+  // lies between the dark red cells and the slide); the background keeps the Otsu split.
+  const int pale_threshold = seg.green_threshold + int(std::lround(sp.pale_fraction * (sp.balance_target - seg.green_threshold)));
   for (std::size_t i = 0; i < stained.size(); ++i) {
     const bool dark = green.data[i] <= seg.green_threshold;
-    stained.data[i] = dark || nucleus_candidates.data[i];
-    seg.background.data[i] = !stained.data[i];
+    stained.data[i] = green.data[i] <= pale_threshold || nucleus_candidates.data[i];
+    seg.background.data[i] = !(dark || nucleus_candidates.data[i]);
   }
   fill_holes(stained, filled);
   open(filled, objects, sp.cell_open_radius);
@@ -151,7 +218,7 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   });
   Plane8 filled_cell;
   fill_holes(cell, filled_cell);
-  seg.nucleus = nucleus_in_cell(nucleus_candidates, nucleus_labels, nucleus_stats, filled_cell, box, seed_stats.area, sp);
+  seg.nucleus = nucleus_in_cell(nucleus_candidates, nucleus_labels, nucleus_stats, filled_cell, box, seed, sp);
   seg.cell = cut_to_reach(filled_cell, seg.nucleus, nucleus_labels, seed, box, sp);
 
   // Quality flags (and the nucleus cut to the final cell).

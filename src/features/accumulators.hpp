@@ -14,8 +14,10 @@ inline constexpr int kRegions = 4;
 inline constexpr int kShapeRegions = 2;    // cell, nucleus
 inline constexpr int kTextureRegions = 3;  // cell, nucleus, cytoplasm (the Region order)
 
-enum Channel : int { kR = 0, kG = 1, kB = 2, kH = 3, kS = 4, kV = 5 };
-inline constexpr int kChannels = 6;
+// RGB after white balance, HSV, and the opponent channels red-green and yellow-blue
+// (features/pixel_channels.hpp).
+enum Channel : int { kR = 0, kG = 1, kB = 2, kH = 3, kS = 4, kV = 5, kRG = 6, kYB = 7 };
+inline constexpr int kChannels = 8;
 inline constexpr int kHueBins = 180;  // H is 0..179 (2 degrees a step), as in OpenCV's 8-bit HSV
 
 inline constexpr int kGlcmLevels = 32;  // grey levels after quantisation (g >> 3)
@@ -25,6 +27,8 @@ HL_HD constexpr int glcm_distance(int i) { return 1 << i; }  // 1, 2, 4, 8 pixel
 
 inline constexpr int kLbpBins = 10;  // uniform rotation-invariant LBP, P = 8: 0..8 and "other"
 inline constexpr int kGranularitySizes = 4;  // closings with squares of side 3, 5, 7, 9
+inline constexpr int kErosions = 2;          // lobes counted after eroding by 2 and 4 pixels
+HL_HD constexpr int erosion_depth(int i) { return 2 + 2 * i; }
 
 struct MaskMoments {
   // Raw moments sum x^p y^q over mask pixels (x = column, y = row), exact in 64 bits for any
@@ -42,6 +46,9 @@ struct ShapeAccumulator {
   double hull_perimeter = 0;     // perimeter of that convex hull (from integer vertices)
   std::int64_t distance_sum = 0; // chamfer (3-4) distance to the outside, summed over the mask
   std::int32_t distance_max = 0; // and its maximum; 3 units = one pixel step
+  // Lobes left after eroding the mask by erosion_depth(i) pixels (chamfer distance above 3 x depth):
+  // thin bridges between the lobes of a segmented nucleus break, a band or kidney stays whole.
+  std::int32_t eroded_lobes[kErosions] = {};
 };
 
 struct ImageAccumulators {

@@ -15,7 +15,7 @@
 
 namespace hemolens::features {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct FeatureTag {
   const char* region;       // prefix of the name
@@ -36,7 +36,7 @@ HL_HD inline const char* region_name(int r) {
   }
 }
 
-// stat: 0 mean, 1 std, 2 p10, 3 p50, 4 p90; ch: kR, kG, kB, kS, kV.
+// stat: 0 mean, 1 std, 2 p10, 3 p50, 4 p90; ch: any channel but kH.
 HL_HD inline const char* colour_stem(int ch, int stat) {
   switch (ch * 8 + stat) {
     case kR * 8 + 0: return "r_mean"; case kR * 8 + 1: return "r_std"; case kR * 8 + 2: return "r_p10";
@@ -48,7 +48,11 @@ HL_HD inline const char* colour_stem(int ch, int stat) {
     case kS * 8 + 0: return "s_mean"; case kS * 8 + 1: return "s_std"; case kS * 8 + 2: return "s_p10";
     case kS * 8 + 3: return "s_p50"; case kS * 8 + 4: return "s_p90";
     case kV * 8 + 0: return "v_mean"; case kV * 8 + 1: return "v_std"; case kV * 8 + 2: return "v_p10";
-    case kV * 8 + 3: return "v_p50"; default: return "v_p90";
+    case kV * 8 + 3: return "v_p50"; case kV * 8 + 4: return "v_p90";
+    case kRG * 8 + 0: return "rg_mean"; case kRG * 8 + 1: return "rg_std"; case kRG * 8 + 2: return "rg_p10";
+    case kRG * 8 + 3: return "rg_p50"; case kRG * 8 + 4: return "rg_p90";
+    case kYB * 8 + 0: return "yb_mean"; case kYB * 8 + 1: return "yb_std"; case kYB * 8 + 2: return "yb_p10";
+    case kYB * 8 + 3: return "yb_p50"; default: return "yb_p90";
   }
 }
 
@@ -101,7 +105,7 @@ HL_HD void emit_colour(const ImageAccumulators& a, int region, Sink& out) {
       out({rn, "h_concentration", -1, "colour", "", "mean resultant length of hue (1: one hue)"}, c.concentration);
       continue;
     }
-    out({rn, colour_stem(ch, 0), -1, "colour", "0-255", "mean of the channel (RGB after white balance; HSV S, V)"},
+    out({rn, colour_stem(ch, 0), -1, "colour", "0-255", "mean of the channel (RGB after white balance; HSV S, V; opponent red-green, yellow-blue)"},
         hist_mean(h, 256));
     out({rn, colour_stem(ch, 1), -1, "colour", "0-255", "standard deviation of the channel"}, hist_std(h, 256));
     out({rn, colour_stem(ch, 2), -1, "colour", "0-255", "10th percentile of the channel"}, hist_percentile(h, 256, 0.10));
@@ -151,6 +155,10 @@ HL_HD void emit_features(const ImageAccumulators& a, Sink& out) {
       cell.m00 > 0 ? nuc.m00 / cell.m00 : 0.0);
   out({"nucleus", "lobes", -1, "shape", "count", "nucleus components holding at least 5 % of its area"},
       double(a.shape[kNucleus].lobes));
+  for (int i = 0; i < kErosions; ++i)
+    out({"nucleus", "eroded_lobes_", erosion_depth(i), "shape", "count",
+         "nucleus lobes (components of at least 5 % of the area) left after eroding it by d pixels: thin bridges break"},
+        double(a.shape[kNucleus].eroded_lobes[i]));
   out({"nucleus", "components", -1, "shape", "count", "8-connected components of the nucleus"},
       double(a.shape[kNucleus].components));
   out({"nucleus", "offset", -1, "shape", "", "distance nucleus centroid - cell centroid / cell equivalent diameter"},

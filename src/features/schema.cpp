@@ -18,7 +18,8 @@ namespace {
 // in the tags the device code emits.
 std::string plain_label(const std::string& region, const std::string& stem, int index) {
   static const std::map<std::string, std::string> channels = {
-      {"r", "red"}, {"g", "green"}, {"b", "blue"}, {"s", "colour saturation"}, {"v", "brightness"}};
+      {"r", "red"}, {"g", "green"}, {"b", "blue"}, {"s", "colour saturation"}, {"v", "brightness"},
+      {"rg", "red against green"}, {"yb", "yellow against blue"}};
   static const std::map<std::string, std::string> stats = {
       {"mean", "average"}, {"std", "variation"}, {"p10", "10th percentile"}, {"p50", "median"}, {"p90", "90th percentile"}};
   static const std::map<std::string, std::string> words = {
@@ -47,6 +48,7 @@ std::string plain_label(const std::string& region, const std::string& stem, int 
     for (char& c : what) c = c == '_' ? ' ' : c;
     return region + " texture " + what + " at " + d + " px";
   }
+  if (stem == "eroded_lobes_") return region + " lobes left after thinning by " + d + " px";
   if (stem == "lbp_riu2_") return region + " fine texture pattern " + d;
   if (stem == "lbp2_riu2_") return region + " coarse texture pattern " + d;
   if (stem == "granularity_") return region + " dark granules of " + d + " px";
@@ -113,14 +115,17 @@ std::string schema_markdown() {
       "Schema version " + std::to_string(s.version) + ", hash `" + s.hash + "`, " + std::to_string(s.features.size()) +
       " features. Every formula lives once in `src/features/feature_row.hpp` and runs on both backends.\n\n"
       "## Regions\n\n"
-      "- **cell**: the target cell (the stained object holding the nucleus nearest the image centre), holes filled.\n"
+      "- **cell**: the target cell (the stained object holding the nucleus nearest the image centre, pale cytoplasm\n"
+      "  included, cut to 0.6 nucleus diameters around the nucleus), holes filled.\n"
       "- **nucleus**: violet-stained pixels (B-G above a 3-class Otsu threshold) inside the cell: all lobes of a\n"
       "  segmented nucleus. For platelets, which have no nucleus, it is the stained granulomere.\n"
       "- **cytoplasm**: cell minus nucleus.\n"
       "- **background**: pixels lighter than the green Otsu threshold and not nucleus-stained (the slide).\n"
       "- **image**: the whole image.\n\n"
       "Colours are measured after white balance (the background is scaled to grey 224), so that slides with\n"
-      "different illumination or stain batches compare; the raw background colour is kept as a quality feature.\n"
+      "different illumination or stain batches compare, in RGB, HSV and two opponent channels (red-green\n"
+      "(R-G+256)/2 and yellow-blue (R+G-2B+512)/4, 128 for grey; a cheap, exact stand-in for Lab's a* and b*);\n"
+      "the raw background colour is kept as a quality feature.\n"
       "HSV is OpenCV's 8-bit convention (H 0..179 in 2-degree steps); hue is summarised circularly.\n"
       "Texture uses the balanced green channel: GLCM on 32 grey levels (g >> 3), symmetric, summed over the four\n"
       "directions 0/45/90/135 degrees (rotation invariant); LBP is the uniform rotation-invariant code (P=8, R=1).\n"

@@ -34,7 +34,7 @@ struct AnomalyParams {
   bool per_class = true;            // false: one forest over all rows
   // Each class (or the all-rows group) also gets a forest over the features of each of these
   // groups only (quality: focus, background colour before white balance, thresholds; shape;
-  // colour; ...): a forest over all 324 features picks one of a few telling columns too rarely
+  // colour; ...): a forest over all the features picks one of a few telling columns too rarely
   // to isolate a dark, washed-out or misshapen image. A group's forests share the
   // contamination; an image is judged by its worst margin.
   std::vector<std::string> group_forests = {"quality"};

@@ -22,7 +22,10 @@
 //                  LBP and ring-2 LBP counts (images x 3 x 10)
 //   histograms.fix uint64 pixel offsets, int32 heights, int32 widths, uint8 planes r, g, b,
 //                  cell, nucleus, background (packed), then the CPU's uint32 histograms
-//                  (images x 4 regions x 6 channels x 256)
+//                  (images x 4 regions x features::kChannels x 256)
+//   shape.fix      the masks as in components.fix, then the CPU's int64 values per mask (x 15):
+//                  moments m00 m10 m01 m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x,
+//                  min_y, max_y (cpu::measure_shape)
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores

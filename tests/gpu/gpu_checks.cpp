@@ -9,8 +9,10 @@
 //   4. binary morphology (erode, dilate, open, close with the ellipse) on the same masks;
 //   5. chamfer (3-4) distances on the same masks: equal;
 //   6. GLCM and LBP counts of segmented sample images (cell, nucleus, cytoplasm): equal;
-//   7. colour histograms per region (RGB and the shared HSV formula): equal;
-//   8. isolation-forest scores: every row against every tree in one launch, against the CPU.
+//   7. colour histograms per region (the shared pixel channels: RGB, HSV, opponent): equal;
+//   8. shape moments, boundary edges and bounding boxes of masks of mixed sizes in one
+//      launch (segmented cells and nuclei, edge cases): equal;
+//   9. isolation-forest scores: every row against every tree in one launch, against the CPU.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks FIXTURE_DIR
 //   hemolens_gpu_checks --parse-only FIXTURE_DIR   reads and checks the fixtures' shapes, no GPU
@@ -30,6 +32,7 @@
 #include "morphology.hpp"
 #include "preprocess.hpp"
 #include "probe.hpp"
+#include "shape.hpp"
 #include "textures.hpp"
 
 namespace fs = std::filesystem;
@@ -240,7 +243,7 @@ bool check_histograms(const fs::path& dir) {
   const auto hist = fx::read_array<std::uint32_t>(in, "histograms");
   for (const auto& p : planes)
     if (p.size() != m.mask.size()) throw std::runtime_error("fixture: histogram planes of the wrong size");
-  if (hist.size() != m.off.size() * 4 * 6 * 256) throw std::runtime_error("fixture: histograms of the wrong size");
+  if (hist.size() != m.off.size() * features::kRegions * features::kChannels * 256) throw std::runtime_error("fixture: histograms of the wrong size");
   if (parse_only) {
     std::printf("parsed histograms.fix: %zu images\n", m.off.size());
     return true;
@@ -253,7 +256,35 @@ bool check_histograms(const fs::path& dir) {
     return false;
   }
   const std::size_t bad = count_differences("colour histograms", got, hist);
-  std::printf("%s histograms: %zu segmented images, 4 regions x 6 channels: %zu counts differ (must be 0)\n", bad ? "FAIL" : "ok",
+  std::printf("%s histograms: %zu segmented images, %d regions x %d channels: %zu counts differ (must be 0)\n", bad ? "FAIL" : "ok",
+              m.off.size(), features::kRegions, features::kChannels, bad);
+  return bad == 0;
+}
+
+bool check_shape(const fs::path& dir) {
+  constexpr std::size_t kValues = 15;  // per mask, as make_gpu_fixtures' write_shape
+  std::ifstream in(dir / "shape.fix", std::ios::binary);
+  const Masks m = read_masks(in);
+  const auto expected = fx::read_array<std::int64_t>(in, "shape values");
+  if (expected.size() != m.off.size() * kValues) throw std::runtime_error("fixture: shape values of the wrong size");
+  if (parse_only) {
+    std::printf("parsed shape.fix: %zu masks\n", m.off.size());
+    return true;
+  }
+  std::vector<features::ShapeAccumulator> shapes;
+  std::string error;
+  if (!hemolens::cuda::shape_moments(m.view(), shapes, &error)) {
+    std::printf("FAIL shape: device error: %s\n", error.c_str());
+    return false;
+  }
+  std::vector<std::int64_t> got;
+  for (const auto& s : shapes) {
+    const features::MaskMoments& mo = s.moments;
+    got.insert(got.end(), {mo.m00, mo.m10, mo.m01, mo.m20, mo.m11, mo.m02, mo.m30, mo.m21, mo.m12, mo.m03, s.edges, s.min_x, s.max_x, s.min_y,
+                           s.max_y});
+  }
+  const std::size_t bad = count_differences("shape values (15 per mask)", got, expected);
+  std::printf("%s shape: %zu masks of mixed sizes, moments, boundary edges and boxes: %zu values differ (must be 0)\n", bad ? "FAIL" : "ok",
               m.off.size(), bad);
   return bad == 0;
 }
@@ -385,6 +416,7 @@ int main(int argc, char** argv) {
     ok = check_distance(dir) && ok;
     ok = check_textures(dir) && ok;
     ok = check_histograms(dir) && ok;
+    ok = check_shape(dir) && ok;
     for (int k = 0; fs::exists(dir / ("forest_" + std::to_string(k) + ".fix")); ++k) ok = check_forest(dir / ("forest_" + std::to_string(k) + ".fix")) && ok;
   } catch (const std::exception& e) {
     std::printf("FAIL: %s\n", e.what());

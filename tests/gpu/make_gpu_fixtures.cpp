@@ -304,6 +304,59 @@ void write_histograms(const fs::path& sample, const fs::path& out) {
   std::printf("histograms.fix: %zu segmented images\n", offsets.size());
 }
 
+// Moments, boundary edges and bounding boxes (cuda/shape.hpp) of one batch of mixed sizes:
+// the cell and nucleus masks of the CPU segmentation of sample images of four classes, the
+// stained-object and dark masks of one image (scattered, touching the border) and the random
+// and tiny masks of fixture_masks, and edge cases. Kept to about 1.3 MB, as the whole
+// fixture folder travels to the GPU machine. Runs of tiny masks put several images in one
+// warp, which the kernel adds lane by lane. Per mask: int64 m00 m10 m01 m20 m11 m02 m30 m21
+// m12 m03, edges, min_x, max_x, min_y, max_y from cpu::measure_shape.
+void write_shape(const fs::path& sample, const std::vector<Plane8>& fixture_set, const fs::path& out) {
+  const std::vector<fs::path> files = jpegs(sample);
+  std::vector<Plane8> masks;
+  for (std::size_t k = 2; k < files.size() && masks.size() < 8; k += 17) {
+    const DecodeResult d = decode_file(files[k], {});
+    const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
+    masks.push_back(seg.cell);
+    masks.push_back(seg.nucleus);
+  }
+  masks.push_back(Plane8(30, 20, 0));  // empty
+  masks.push_back(Plane8(1, 1, 0));    // 1x1, empty
+  masks.push_back(Plane8(1, 1, 1));    // 1x1, set: 4 edges, all on the border
+  masks.push_back(Plane8(23, 17, 1));  // full: edges only along the border
+  masks.push_back(Plane8(1, 300, 1));  // one full row
+  Plane8 border(19, 26, 0);            // the four corners, the last column and a bar on the first row
+  for (int y = 0; y < border.height; ++y) border.at(y, border.width - 1) = 1;
+  for (int x = 3; x < 15; ++x) border.at(0, x) = 1;
+  border.at(0, 0) = border.at(border.height - 1, 0) = 1;
+  masks.push_back(border);
+  Plane8 ring(15, 15, 0);  // a square ring: the hole's edges count too
+  for (int y = 2; y < 13; ++y)
+    for (int x = 2; x < 13; ++x) ring.at(y, x) = y < 5 || y > 9 || x < 5 || x > 9;
+  masks.push_back(ring);
+  Plane8 checker(9, 7, 0);  // every pixel's 4 sides are edges
+  for (int y = 0; y < checker.height; ++y)
+    for (int x = 0; x < checker.width; ++x) checker.at(y, x) = (x + y) % 2;
+  masks.push_back(checker);
+  for (std::size_t i = 0; i < fixture_set.size(); ++i)
+    if (i < 2 || fixture_set[i].size() < 10000) masks.push_back(fixture_set[i]);
+
+  std::vector<std::int64_t> expected;
+  std::size_t pixels = 0;
+  for (const Plane8& m : masks) {
+    features::ShapeAccumulator s;
+    cpu::measure_shape(m, s);
+    const features::MaskMoments& mo = s.moments;
+    expected.insert(expected.end(), {mo.m00, mo.m10, mo.m01, mo.m20, mo.m11, mo.m02, mo.m30, mo.m21, mo.m12, mo.m03, s.edges, s.min_x,
+                                     s.max_x, s.min_y, s.max_y});
+    pixels += m.size();
+  }
+  std::ofstream o(out / "shape.fix", std::ios::binary);
+  write_masks(o, masks);
+  fx::write_array(o, expected);
+  std::printf("shape.fix: %zu masks of mixed sizes, %zu pixels\n", masks.size(), pixels);
+}
+
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
   std::mt19937 rng(29 + k);
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -344,6 +397,7 @@ int main(int argc, char** argv) {
   write_distance(masks, out);
   write_textures(argv[1], out);
   write_histograms(argv[1], out);
+  write_shape(argv[1], masks, out);
   const std::size_t cols = feature_schema().features.size();
   write_forest(out, 0, {200, 256, 42}, 3000, cols);
   write_forest(out, 1, {37, 16, 1}, 2000, cols);
