@@ -18,8 +18,25 @@ constexpr std::chrono::milliseconds kThreadIdle{60'000};
 
 }  // namespace
 
+void FairSlots::acquire() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t ticket = next_ticket_++;
+  changed_.wait(lock, [&] { return ticket == serving_ && free_ > 0; });
+  --free_;
+  ++serving_;
+  changed_.notify_all();  // the next ticket may take another free slot
+}
+
+void FairSlots::release() {
+  {
+    std::lock_guard lock(mutex_);
+    ++free_;
+  }
+  changed_.notify_all();
+}
+
 AnalysisThreads::AnalysisThreads(std::size_t threads)
-    : size_(std::max<std::size_t>(threads, 1)), free_(std::ptrdiff_t(size_)), pool_(size_, kThreadIdle) {}
+    : size_(std::max<std::size_t>(threads, 1)), free_(size_), pool_(size_, kThreadIdle) {}
 
 std::future<nlohmann::json> AnalysisThreads::start(Upload upload, const AnalyseUpload& analyse, Connection& conn) {
   conn.off_the_clock([this] { free_.acquire(); });
