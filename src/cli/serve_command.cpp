@@ -2,6 +2,8 @@
 // machine's CPU. Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
 #include <signal.h>  // for sigwait on SIGINT/SIGTERM
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -17,7 +19,10 @@ struct ServeArgs {
   serve::ServeOptions server;
   serve::AnalyzerOptions analyzer;
   double max_file_mb = 16;
+  double header_timeout_s = 10, request_timeout_s = 60;
 };
+
+std::chrono::milliseconds from_seconds(double s) { return std::chrono::milliseconds(std::llround(s * 1000)); }
 
 void run(ServeArgs& a) {
   // Signals are taken by one thread with sigwait, so the request threads (started below,
@@ -30,6 +35,8 @@ void run(ServeArgs& a) {
 
   a.server.max_file_bytes = std::size_t(a.max_file_mb * (1 << 20));
   a.server.keep_uploads = a.keep_uploads;
+  a.server.header_timeout = from_seconds(a.header_timeout_s);
+  a.server.request_timeout = from_seconds(a.request_timeout_s);
   const serve::Analyzer analyzer(a.model, a.analyzer);
   serve::Server server(analyzer, a.server);
   const int port = server.bind();
@@ -64,7 +71,17 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-files", a->server.max_files, "most files in one request")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_option("--max-pixels", a->analyzer.limits.max_pixels, "largest image accepted, in pixels")->capture_default_str();
   cmd->add_option("--top", a->analyzer.top_features, "features listed per image")->capture_default_str()->check(CLI::Range(1, 50));
-  cmd->add_option("--threads", a->server.threads, "request threads (default: max(16, 4 x cores))");
+  cmd->add_option("--threads", a->server.threads, "images analysed at once (default: one per core)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--max-connections", a->server.max_connections, "connections served at once; one more is answered 503 (busy)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--header-timeout", a->header_timeout_s, "seconds a client has to send a request's line and headers, else 408")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--request-timeout", a->request_timeout_s,
+                  "seconds a client has to send a whole request, upload included, else 408 (raise it for large uploads over slow links)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--keep-uploads", a->keep_uploads, "write every upload to this folder (by default uploads stay in memory only)");
   cmd->callback([a] { run(*a); });
 }

@@ -7,7 +7,12 @@
 //
 // Uploads stay in memory (they may be patient data) unless keep_uploads names a folder.
 // Every bad request gets a 4xx JSON body {"error": reason, ...}; the server keeps serving.
+// Under slow and huge clients: each connection has its own thread (up to max_connections,
+// then 503), a request must arrive within its deadlines (408 otherwise), and uploads are
+// limited while they are read (413 at the first byte over a limit); see connection.hpp and
+// uploads.hpp for the memory bound that follows.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -22,7 +27,10 @@ struct ServeOptions {
   int port = 8080;  // 0: any free port (bind() returns it)
   std::size_t max_file_bytes = 16u << 20;
   std::size_t max_files = 64;  // per request
-  int threads = 0;             // request threads; 0: max(16, 4 x cores)
+  int threads = 0;             // images analysed at once, server-wide; 0: one per core
+  std::size_t max_connections = 256;                  // open at once; one more is answered 503
+  std::chrono::milliseconds header_timeout{10'000};   // for a request's line and headers
+  std::chrono::milliseconds request_timeout{60'000};  // for the whole request, upload included
   std::filesystem::path keep_uploads;  // empty: uploads are never written to disk
 };
 
