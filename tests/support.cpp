@@ -6,10 +6,12 @@
 #include "model/train.hpp"
 #include "pipeline/extract.hpp"
 
+#include <sys/wait.h>  // for WIFEXITED and friends
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 
@@ -70,6 +72,21 @@ const std::filesystem::path& sample_bundle() {
     return out;
   }();
   return bundle;
+}
+
+CommandResult run_hemolens(const std::string& args, const std::string& env) {
+  CommandResult r;
+  const std::string cmd = env + (env.empty() ? "" : " ") + hemolens_binary().string() + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int s = ::pclose(p);
+  // popen runs the command through sh, which reports a signal death as exit 128 + signal.
+  if (WIFSIGNALED(s)) r.signal = WTERMSIG(s);
+  else if (WIFEXITED(s) && WEXITSTATUS(s) > 128) r.signal = WEXITSTATUS(s) - 128;
+  else if (WIFEXITED(s)) r.status = WEXITSTATUS(s);
+  return r;
 }
 
 std::string read_file(const std::filesystem::path& p) {
