@@ -6,7 +6,8 @@
 #include "model/train.hpp"
 #include "pipeline/extract.hpp"
 
-#include <sys/wait.h>  // for WIFEXITED and friends
+#include <sys/resource.h>  // for the peak memory of a child (wait4)
+#include <sys/wait.h>      // for WIFEXITED and friends
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,16 +77,27 @@ const std::filesystem::path& sample_bundle() {
 
 CommandResult run_hemolens(const std::string& args, const std::string& env) {
   CommandResult r;
-  const std::string cmd = env + (env.empty() ? "" : " ") + hemolens_binary().string() + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
+  // exec: hemolens takes the shell's place, so the resource use wait4 reports is its own.
+  const std::string cmd = "exec " + (env.empty() ? "" : "env " + env + " ") + hemolens_binary().string() + " " + args + " 2>&1";
+  int out[2];
+  if (::pipe(out) != 0) return r;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
   char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int s = ::pclose(p);
-  // popen runs the command through sh, which reports a signal death as exit 128 + signal.
-  if (WIFSIGNALED(s)) r.signal = WTERMSIG(s);
-  else if (WIFEXITED(s) && WEXITSTATUS(s) > 128) r.signal = WEXITSTATUS(s) - 128;
-  else if (WIFEXITED(s)) r.status = WEXITSTATUS(s);
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) r.output.append(buf, std::size_t(n));
+  ::close(out[0]);
+  int status = 0;
+  rusage use{};
+  ::wait4(pid, &status, 0, &use);
+  r.peak_rss_mb = double(use.ru_maxrss) / 1024.0;
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  else if (WIFEXITED(status)) r.status = WEXITSTATUS(status);
   return r;
 }
 

@@ -263,7 +263,7 @@ TEST(Store, ReadRejectsNonHdf5File) {
   EXPECT_NE(error.find("HDF5"), std::string::npos) << error;
 }
 
-// Replaces /labels of a written store with `n` labels, through the HDF5 C API.
+// Replaces /labels of a written store with `n` labels (all -1), through the HDF5 C API.
 void replace_labels(const fs::path& path, hsize_t n) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
@@ -271,6 +271,8 @@ void replace_labels(const fs::path& path, hsize_t n) {
   const hid_t space = H5Screate_simple(1, &n, nullptr);
   const hid_t dataset = H5Dcreate2(file, "labels", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   EXPECT_GE(dataset, 0);
+  const std::vector<std::int32_t> values(n, -1);
+  EXPECT_GE(H5Dwrite(dataset, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
   H5Dclose(dataset);
   H5Sclose(space);
   H5Fclose(file);

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -79,6 +81,8 @@ template <class Body>
 auto naming_file(const fs::path& file, Body&& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("store " + file.string() + ": not enough memory to hold it");
   } catch (const std::exception& e) {
     throw std::runtime_error("store " + file.string() + ": " + e.what());
   }
@@ -282,10 +286,50 @@ std::vector<hsize_t> dims_of(hid_t dataset, const std::string& name, int rank) {
   return dims;
 }
 
+// Deflate shrinks data at most about 1032:1; unfiltered data takes every byte it holds.
+constexpr double kMaxCompressionRatio = 1100;
+
+std::string describe_bytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, bytes >= 1e9 ? "%.1f GB" : bytes >= 1e6 ? "%.1f MB" : "%.0f bytes", bytes >= 1e9 ? bytes / 1e9 : bytes >= 1e6 ? bytes / 1e6 : bytes);
+  return text;
+}
+
+// A dataset's extent is only a claim: HDF5 reads chunks that were never written as fill
+// values, so a file of a few KB can declare a million rows. What a dataset reads must fit in
+// what the file stores for it, and every chunk of its extent must be stored, before anything
+// is allocated for it. `value_bytes`: the size of one value in memory.
+void require_stored(hid_t dataset, const std::string& name, const std::vector<hsize_t>& dims, std::size_t value_bytes) {
+  double values = 1;
+  for (hsize_t d : dims) values *= double(d);
+  if (values == 0) return;
+  const double stored = double(H5Dget_storage_size(dataset));
+  PlistId dcpl(check_id(H5Dget_create_plist(dataset), "cannot get the layout of " + name));
+  const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
+  const auto crafted = [&](const std::string& what) {
+    return std::runtime_error(name + " declares " + std::to_string(dims[0]) + " rows (" + describe_bytes(values * double(value_bytes)) +
+                              ") but " + what + ": the file is damaged or was not written by hemolens");
+  };
+  if (values * double(value_bytes) > stored * (filtered ? kMaxCompressionRatio : 1.0))
+    throw crafted("stores only " + describe_bytes(stored) + " for it");
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return;
+  std::vector<hsize_t> chunk(dims.size(), 0);
+  check(H5Pget_chunk(dcpl.get(), int(chunk.size()), chunk.data()), "cannot get the chunks of " + name);
+  double expected = 1;
+  for (std::size_t i = 0; i < dims.size(); ++i) expected *= std::ceil(double(dims[i]) / double(std::max<hsize_t>(chunk[i], 1)));
+  SpaceId space(check_id(H5Dget_space(dataset), "cannot get the dataspace of " + name));
+  hsize_t written = 0;
+  check(H5Dget_num_chunks(dataset, space.get(), &written), "cannot count the chunks of " + name);
+  if (double(written) < expected)
+    throw crafted("only " + std::to_string(written) + " of its " + std::to_string(std::uint64_t(expected)) + " chunks were written");
+}
+
 template <class T>
 std::vector<T> read_numbers(hid_t file, const std::string& name, hid_t mem_type) {
   DatasetId dataset = open_dataset(file, name);
-  std::vector<T> values(dims_of(dataset.get(), name, 1)[0]);
+  const auto dims = dims_of(dataset.get(), name, 1);
+  require_stored(dataset.get(), name, dims, sizeof(T));
+  std::vector<T> values(dims[0]);
   if (!values.empty())
     check(H5Dread(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "cannot read " + name);
   return values;
@@ -308,7 +352,9 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name) {
   DatasetId dataset = open_dataset(file, name);
   TypeId file_type(check_id(H5Dget_type(dataset.get()), "cannot get the type of " + name));
   require_variable_string(file_type.get(), name);
-  const std::size_t n = dims_of(dataset.get(), name, 1)[0];
+  const auto dims = dims_of(dataset.get(), name, 1);
+  require_stored(dataset.get(), name, dims, sizeof(char*));
+  const std::size_t n = dims[0];
   if (n == 0) return {};
   TypeId mem_type = utf8_string_type();
   SpaceId space(check_id(H5Dget_space(dataset.get()), "cannot get the dataspace of " + name));
@@ -358,6 +404,9 @@ StoreMeta read_meta(hid_t file) {
   meta.created = read_string_attribute(file, "created");
   meta.shard_index = read_number_attribute<std::int32_t>(file, "shard_index", H5T_NATIVE_INT32);
   meta.shard_count = read_number_attribute<std::int32_t>(file, "shard_count", H5T_NATIVE_INT32);
+  if (meta.shard_count < 1 || meta.shard_index < 0 || meta.shard_index >= meta.shard_count)
+    throw std::runtime_error("attributes shard_index " + std::to_string(meta.shard_index) + " and shard_count " +
+                             std::to_string(meta.shard_count) + " do not describe a shard (0 <= shard_index < shard_count)");
   return meta;
 }
 
@@ -370,6 +419,7 @@ void require_length(const std::string& name, std::size_t length, const std::stri
 void read_features(hid_t file, StoreData& data) {
   DatasetId dataset = open_dataset(file, "/features");
   const auto dims = dims_of(dataset.get(), "/features", 2);
+  require_stored(dataset.get(), "/features", dims, sizeof(float));
   data.rows = dims[0];
   data.cols = dims[1];
   require_length("/feature_names", data.feature_names.size(), "/features (columns)", data.cols);
@@ -378,6 +428,16 @@ void read_features(hid_t file, StoreData& data) {
   if (!data.features.empty())
     check(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.features.data()),
           "cannot read /features");
+}
+
+// Every consumer indexes per-class tables by label: a label outside the classes would read or
+// write outside them.
+void require_labels_in_range(const std::vector<std::int32_t>& labels, std::size_t classes) {
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < -1 || labels[i] >= std::int64_t(classes))
+      throw std::runtime_error("/labels[" + std::to_string(i) + "] is " + std::to_string(labels[i]) + " but /classes has " +
+                               std::to_string(classes) + " class(es): a label must be -1 (unlabelled) or 0.." +
+                               std::to_string(std::int64_t(classes) - 1));
 }
 
 void read_images(hid_t file, StoreData& data) {
@@ -393,6 +453,7 @@ void read_images(hid_t file, StoreData& data) {
   require_length("/image/height", heights.size(), "/features", data.rows);
   require_length("/image/width", widths.size(), "/features", data.rows);
   require_length("/quality/flags", flags.size(), "/features", data.rows);
+  require_labels_in_range(labels, data.classes.size());
   data.images.resize(data.rows);
   for (std::size_t i = 0; i < data.rows; ++i)
     data.images[i] = {ids[i], paths[i], labels[i], heights[i], widths[i], flags[i]};
@@ -462,13 +523,17 @@ std::map<int, const Shard*> index_shards(const std::vector<Shard>& shards) {
   return by_index;
 }
 
+// The shard count comes from the files: the message names the first missing shards only, so
+// that a store claiming two billion shards costs no more than one claiming two.
 void require_complete(const std::map<int, const Shard*>& by_index, int count) {
-  std::string missing;
-  for (int i = 0; i < count; ++i)
-    if (!by_index.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
-  if (!missing.empty())
-    throw std::runtime_error("merge: missing shard index(es) " + missing + " of " + std::to_string(count) +
-                             " (allow_partial merges the shards that are there)");
+  const std::int64_t missing = std::int64_t(count) - std::int64_t(by_index.size());
+  if (missing <= 0) return;
+  std::string first;
+  int listed = 0;
+  for (int i = 0; i < count && listed < 10; ++i)
+    if (!by_index.count(i)) first += (listed++ ? ", " : "") + std::to_string(i);
+  throw std::runtime_error("merge: missing " + std::to_string(missing) + " of " + std::to_string(count) + " shards (index " + first +
+                           (missing > listed ? ", ..." : "") + "; allow_partial merges the shards that are there)");
 }
 
 std::string merged_parameters(const std::string& parameters_json, const std::vector<std::string>& sources) {
