@@ -5,9 +5,12 @@
 #include <hdf5.h>
 
 #include <fstream>
+#include <functional>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "hemolens/store.hpp"
+#include "model/bundle.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -161,4 +164,65 @@ TEST(CraftedStore, ShardAttributesAreCheckedAndAHugeShardCountCostsNothing) {
   EXPECT_NE(r.output.find("missing 2000000000 of 2000000001 shards (index 1, 2, 3"), std::string::npos) << r.output;
   EXPECT_LT(r.peak_rss_mb, 300);
   EXPECT_FALSE(fs::exists(dir.path / "out.h5"));
+}
+
+// ---- bundles ----------------------------------------------------------------------------
+
+namespace {
+
+// A copy of the sample bundle whose bundle.json `edit` changed; `rehash`: with the content hash
+// made again (as a crafted file would be), else as a hand edit leaves it.
+fs::path edited_bundle(const test::TempDir& dir, const std::string& name, const std::function<void(Json&)>& edit, bool rehash) {
+  const fs::path out = dir.path / name;
+  fs::copy(test::sample_bundle(), out, fs::copy_options::recursive);
+  Json meta = Json::parse(test::read_file(out / "bundle.json"));
+  edit(meta);
+  if (rehash) model::write_bundle_meta(out, meta);
+  else std::ofstream(out / "bundle.json") << meta.dump(2);
+  return out;
+}
+
+// Every command that loads a bundle, on `bundle`.
+std::vector<std::pair<std::string, test::CommandResult>> every_loader(const fs::path& bundle, const fs::path& scratch) {
+  fs::path store;
+  test::sample_store(&store);
+  const std::string image = (test::sample_dir() / "neutrophil" / "BNE_101234.jpg").string(), b = bundle.string();
+  return {{"predict", test::run_hemolens("predict " + b + " " + image + " -o " + (scratch / "p.csv").string() + " --backend cpu")},
+          {"score", test::run_hemolens("score " + b + " " + image + " -o " + (scratch / "s.csv").string() + " --backend cpu")},
+          {"explain", test::run_hemolens("explain " + b + " " + image + " --backend cpu")},
+          {"evaluate", test::run_hemolens("evaluate " + b + " " + store.string())},
+          // A served bundle that is refused must stop the server before it listens (bounded, in
+          // case it starts after all).
+          {"serve", test::run_hemolens("serve " + b + " --port 0", "timeout -s KILL 60")}};
+}
+
+}  // namespace
+
+TEST(CraftedBundle, ClassesThatDoNotFitTheModelAreRefusedByEveryCommand) {
+  test::TempDir dir("crafted-bundle");
+  std::vector<std::string> distinct20;
+  for (int i = 0; i < 20; ++i) distinct20.push_back("class" + std::to_string(i));
+  const std::vector<std::tuple<std::string, std::function<void(Json&)>, std::string>> cases = {
+      {"no-classes", [](Json& m) { m["classes"] = Json::array(); }, "lists 0 class(es)"},
+      {"twenty", [&](Json& m) { m["classes"] = distinct20; }, "lists 20 classes but model.json was trained for 8"},
+      {"two", [](Json& m) { m["classes"] = {"basophil", "eosinophil"}; }, "lists 2 classes but model.json was trained for 8"},
+      {"features", [](Json& m) { m["feature_names"].erase(m["feature_names"].begin()); }, "lists 365 features but model.json was trained on 366"},
+      {"type", [](Json& m) { m["classes"] = "basophil"; }, "bundle.json: 'classes' must be a list of class names"},
+  };
+  for (const auto& [name, edit, why] : cases) {
+    const fs::path bundle = edited_bundle(dir, name, edit, true);
+    for (const auto& [command, r] : every_loader(bundle, dir.path)) {
+      SCOPED_TRACE(name + ", " + command);
+      expect_refused(r, bundle, why);
+    }
+  }
+}
+
+TEST(CraftedBundle, AHandEditOfBundleJsonIsRefusedByItsHash) {
+  test::TempDir dir("edited-bundle");
+  const fs::path bundle = edited_bundle(dir, "edited", [](Json& m) { m["classes"][0] = "mast cell"; }, false);
+  for (const auto& [command, r] : every_loader(bundle, dir.path)) {
+    SCOPED_TRACE(command);
+    expect_refused(r, bundle, "bundle.json does not match the hash of its content");
+  }
 }

@@ -10,8 +10,8 @@
 //   /skipped/path, /skipped/reason   strings [S]
 //   root attributes: schema_version, schema_hash, engine_version, backend, device,
 //   parameters (JSON), shard_index, shard_count, created (UTC ISO 8601), dataset.
-// A store is written under "<name>.tmp-<pid>" and renamed when complete, so a file with the
-// final name is always whole.
+// A store is written under "<name>.tmp-<host>-<pid>" and renamed when complete, so a file with
+// the final name is always whole (hemolens/atomic_file.hpp; what killed writers left is removed).
 #pragma once
 #include <cstdint>
 #include <filesystem>

@@ -6,7 +6,6 @@
 #include "hemolens/store.hpp"
 
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +20,8 @@
 #include <system_error>
 #include <utility>
 
+#include "hemolens/atomic_file.hpp"
+#include "hemolens/crash_point.hpp"
 #include "hemolens/quality.hpp"
 
 namespace hemolens {
@@ -648,6 +649,7 @@ struct StoreWriter::Impl {
     write_attribute(file.get(), "n_images", std::int64_t(rows));
     for (Column* column : all_columns()) column->close();
     check(file.reset(), "cannot close " + temp_path.string());
+    crash_point("store:" + final_path.filename().string() + ":before-rename");
     fs::rename(temp_path, final_path);
     committed = true;
   }
@@ -673,7 +675,8 @@ StoreWriter::StoreWriter(const fs::path& final_path, const std::vector<std::stri
     : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   impl_->final_path = final_path;
-  impl_->temp_path = fs::path(final_path.string() + ".tmp-" + std::to_string(::getpid()));
+  remove_stale_temporaries(final_path);
+  impl_->temp_path = temporary_path(final_path);
   impl_->cols = feature_names.size();
   naming_file(final_path, [&] {
     if (feature_groups.size() != feature_names.size())
