@@ -2,6 +2,7 @@
 // that h5py reads a store with no custom code.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>  // for getppid: a live process
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "hemolens/atomic_file.hpp"
 #include "hemolens/store.hpp"
 #include "support.hpp"
 
@@ -209,6 +211,25 @@ TEST(Store, WriterDestroyedWithoutCommitLeavesNoFile) {
     EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);  // the temp file
   }
   EXPECT_TRUE(fs::is_empty(dir.path));
+}
+
+// A killed writer leaves its temporary behind; the next writer of the same store removes it
+// when its process is gone on this host, and leaves the temporaries of live processes and of
+// other hosts (a cluster file system) alone.
+TEST(Store, TemporariesOfDeadWritersAreRemoved) {
+  TempDir dir("store-stale");
+  const fs::path out = dir.path / "run.h5";
+  const fs::path dead = out.string() + ".tmp-" + host_name() + "-999999999";
+  const fs::path legacy = out.string() + ".tmp-999999998";  // named by an older hemolens
+  const fs::path live = out.string() + ".tmp-" + host_name() + "-" + std::to_string(::getppid());
+  const fs::path elsewhere = out.string() + ".tmp-another-node-999999999";
+  for (const fs::path& p : {dead, legacy, live, elsewhere}) std::ofstream(p) << "half a store";
+  write_sample(out, make_sample(2));
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_FALSE(fs::exists(legacy));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(elsewhere));
+  EXPECT_EQ(read_store(out).rows, 2u);
 }
 
 TEST(Store, WriterNamesTheFileItCannotCreate) {
