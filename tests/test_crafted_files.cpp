@@ -226,3 +226,18 @@ TEST(CraftedBundle, AHandEditOfBundleJsonIsRefusedByItsHash) {
     expect_refused(r, bundle, "bundle.json does not match the hash of its content");
   }
 }
+
+// ---- what the fuzz targets found (scripts/fuzz; tests/data/fuzz) -------------------------
+
+TEST(FuzzFindings, EveryCommittedStoreFindingIsRefusedClearlyWithBoundedMemory) {
+  const fs::path dir = test::source_dir() / "tests" / "data" / "fuzz" / "store";
+  std::size_t seen = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    ++seen;
+    const test::CommandResult r = test::run_hemolens("info " + e.path().string());
+    SCOPED_TRACE(e.path().filename().string());
+    expect_refused(r, e.path(), "damaged or crafted");
+    EXPECT_LT(r.peak_rss_mb, 300);
+  }
+  EXPECT_GE(seen, 2u);
+}
