@@ -354,7 +354,8 @@ std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
 // buffer as long as the string's descriptor says (a heap object larger than its heap crashed
 // it in H5HG_read; found by fuzz/fuzz_store), so the collection must be well formed first.
 // Collection: "GCOL", version 1, 3 reserved bytes, its size; then objects: index (2),
-// references (2), reserved (4), size, data padded to 8 bytes; index 0 is the free space.
+// references (2), reserved (4), size, data padded to 8 bytes; index 0 is the free space,
+// whose size counts its header (a free space of 0 bytes hung libhdf5; found by fuzz_store).
 std::map<std::uint64_t, std::uint64_t> heap_objects(std::istream& in, hsize_t file_bytes, std::size_t sizeof_size, std::uint64_t heap,
                                                     const std::string& where) {
   const auto bad = [&](const std::string& what) { return std::runtime_error(where + ": a string heap " + what + " (damaged or crafted file)"); };
@@ -372,7 +373,11 @@ std::map<std::uint64_t, std::uint64_t> heap_objects(std::istream& in, hsize_t fi
   std::map<std::uint64_t, std::uint64_t> objects;
   for (std::size_t at = header; at + object_header <= collection.size();) {
     const std::uint64_t id = little_endian(&collection[at], 2), bytes = little_endian(&collection[at + 8], sizeof_size);
-    if (id == 0) break;
+    if (id == 0) {  // free space: libhdf5 steps over it by its size, so 0 would loop for ever
+      if (bytes == 0 || bytes > collection.size() - at) throw bad("has a malformed free space");
+      at += std::size_t(bytes);
+      continue;
+    }
     if (bytes > collection.size() - at - object_header) throw bad("has an object larger than the heap");
     objects[id] = bytes;
     at += object_header + std::size_t((bytes + 7) / 8 * 8);
