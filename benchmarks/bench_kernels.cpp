@@ -1,6 +1,7 @@
 // Google Benchmark: each CPU kernel and each stage on a real 360x363 sample image.
 // Bytes processed are declared so that the report gives bandwidth, not only time.
 #include <benchmark/benchmark.h>
+#include <turbojpeg.h>  // for the cost of a decoder handle
 
 #include <fstream>
 #include <iterator>
@@ -43,6 +44,15 @@ void BM_Decode(benchmark::State& st) {
   const auto bytes = file_bytes();
   for (auto _ : st) benchmark::DoNotOptimize(decode_bytes(bytes, {}));
   set_bytes(st, view().pixels() * 3);
+}
+// What a fresh TurboJPEG handle per image costs (src/io/decode.cpp makes one per image, so
+// that no decoder state outlives a bad file): compare with BM_Decode.
+void BM_TurboJpegHandle(benchmark::State& st) {
+  for (auto _ : st) {
+    tjhandle h = tjInitDecompress();
+    benchmark::DoNotOptimize(h);
+    tjDestroy(h);
+  }
 }
 void BM_WhiteBalance(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(cpu::white_balance(view(), 0.25, 224));
@@ -97,6 +107,7 @@ void BM_ExtractImage(benchmark::State& st) {
 }
 
 BENCHMARK(BM_Decode)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TurboJpegHandle)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WhiteBalance)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gaussian5)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Median3)->Unit(benchmark::kMicrosecond);

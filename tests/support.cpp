@@ -6,10 +6,13 @@
 #include "model/train.hpp"
 #include "pipeline/extract.hpp"
 
+#include <sys/resource.h>  // for the peak memory of a child (wait4)
+#include <sys/wait.h>      // for WIFEXITED and friends
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 
@@ -70,6 +73,32 @@ const std::filesystem::path& sample_bundle() {
     return out;
   }();
   return bundle;
+}
+
+CommandResult run_hemolens(const std::string& args, const std::string& env) {
+  CommandResult r;
+  // exec: hemolens takes the shell's place, so the resource use wait4 reports is its own.
+  const std::string cmd = "exec " + (env.empty() ? "" : "env " + env + " ") + hemolens_binary().string() + " " + args + " 2>&1";
+  int out[2];
+  if (::pipe(out) != 0) return r;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) r.output.append(buf, std::size_t(n));
+  ::close(out[0]);
+  int status = 0;
+  rusage use{};
+  ::wait4(pid, &status, 0, &use);
+  r.peak_rss_mb = double(use.ru_maxrss) / 1024.0;
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  else if (WIFEXITED(status)) r.status = WEXITSTATUS(status);
+  return r;
 }
 
 std::string read_file(const std::filesystem::path& p) {

@@ -27,6 +27,17 @@ const StoreData& sample_store(std::filesystem::path* path = nullptr);
 // made once per test process: what the explanation and server tests load.
 const std::filesystem::path& sample_bundle();
 
+// `hemolens ARGS` as a user runs it, stdout and stderr together. `env` is put before the
+// command ("NAME=value ..."). status: the exit code; -1 when a signal ended it (signal says
+// which). peak_rss_mb: the most memory the process held.
+struct CommandResult {
+  int status = -1;
+  int signal = 0;
+  std::string output;
+  double peak_rss_mb = 0;
+};
+CommandResult run_hemolens(const std::string& args, const std::string& env = "");
+
 // A file's bytes (empty when it cannot be read).
 std::string read_file(const std::filesystem::path& p);
 

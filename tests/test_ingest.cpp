@@ -192,6 +192,28 @@ TEST(Ingest, UnlabelledFolderAndSortedOrder) {
   EXPECT_EQ(ds.entries[0].label, -1);
 }
 
+// A run directory inside the dataset (run_dir = "runs/x" next to the class folders) made a
+// phantom empty class "runs": the model then had a class it never saw.
+TEST(Ingest, AFolderWithoutImagesIsNotAClass) {
+  test::TempDir dir("phantom");
+  for (const char* cls : {"a", "b"}) {
+    fs::create_directories(dir.path / cls);
+    fs::copy_file(a_real_image(), dir.path / cls / "x.jpg");
+  }
+  fs::create_directories(dir.path / "runs" / "x" / "shards");
+  std::ofstream(dir.path / "runs" / "x" / "run.json") << "{}";
+  std::ofstream(dir.path / "runs" / "x" / "shards" / "shard-0000-of-0001.h5") << "h5";
+  fs::create_directories(dir.path / "empty");
+  const Dataset ds = scan_dataset(dir.path);
+  EXPECT_EQ(ds.classes, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(ds.entries.size(), 2u);
+  EXPECT_EQ(ds.entries[1].label, 1);
+  const SkippedImage* runs = find_skipped(ds.skipped, "runs");
+  ASSERT_NE(runs, nullptr);
+  EXPECT_NE(runs->reason.find("not a class"), std::string::npos) << runs->reason;
+  EXPECT_NE(find_skipped(ds.skipped, "empty"), nullptr);
+}
+
 TEST(Ingest, ShardsPartitionTheEntries) {
   Dataset full = scan_dataset(test::sample_dir());
   std::vector<std::string> joined;

@@ -2,6 +2,7 @@
 // that h5py reads a store with no custom code.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>  // for getppid: a live process
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "hemolens/atomic_file.hpp"
 #include "hemolens/store.hpp"
 #include "support.hpp"
 
@@ -211,6 +213,25 @@ TEST(Store, WriterDestroyedWithoutCommitLeavesNoFile) {
   EXPECT_TRUE(fs::is_empty(dir.path));
 }
 
+// A killed writer leaves its temporary behind; the next writer of the same store removes it
+// when its process is gone on this host, and leaves the temporaries of live processes and of
+// other hosts (a cluster file system) alone.
+TEST(Store, TemporariesOfDeadWritersAreRemoved) {
+  TempDir dir("store-stale");
+  const fs::path out = dir.path / "run.h5";
+  const fs::path dead = out.string() + ".tmp-" + host_name() + "-999999999";
+  const fs::path legacy = out.string() + ".tmp-999999998";  // named by an older hemolens
+  const fs::path live = out.string() + ".tmp-" + host_name() + "-" + std::to_string(::getppid());
+  const fs::path elsewhere = out.string() + ".tmp-another-node-999999999";
+  for (const fs::path& p : {dead, legacy, live, elsewhere}) std::ofstream(p) << "half a store";
+  write_sample(out, make_sample(2));
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_FALSE(fs::exists(legacy));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(elsewhere));
+  EXPECT_EQ(read_store(out).rows, 2u);
+}
+
 TEST(Store, WriterNamesTheFileItCannotCreate) {
   TempDir dir("store");
   const Sample s = make_sample(1);
@@ -263,7 +284,7 @@ TEST(Store, ReadRejectsNonHdf5File) {
   EXPECT_NE(error.find("HDF5"), std::string::npos) << error;
 }
 
-// Replaces /labels of a written store with `n` labels, through the HDF5 C API.
+// Replaces /labels of a written store with `n` labels (all -1), through the HDF5 C API.
 void replace_labels(const fs::path& path, hsize_t n) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
@@ -271,6 +292,8 @@ void replace_labels(const fs::path& path, hsize_t n) {
   const hid_t space = H5Screate_simple(1, &n, nullptr);
   const hid_t dataset = H5Dcreate2(file, "labels", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   EXPECT_GE(dataset, 0);
+  const std::vector<std::int32_t> values(n, -1);
+  EXPECT_GE(H5Dwrite(dataset, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
   H5Dclose(dataset);
   H5Sclose(space);
   H5Fclose(file);

@@ -10,8 +10,8 @@
 //   /skipped/path, /skipped/reason   strings [S]
 //   root attributes: schema_version, schema_hash, engine_version, backend, device,
 //   parameters (JSON), shard_index, shard_count, created (UTC ISO 8601), dataset.
-// A store is written under "<name>.tmp-<pid>" and renamed when complete, so a file with the
-// final name is always whole.
+// A store is written under "<name>.tmp-<host>-<pid>" and renamed when complete, so a file with
+// the final name is always whole (hemolens/atomic_file.hpp; what killed writers left is removed).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -73,7 +73,10 @@ struct StoreData {
   std::vector<SkippedImage> skipped;
 };
 
-// Throws std::runtime_error naming the file and what is wrong.
+// Throws std::runtime_error naming the file and what is wrong. Nothing a file claims is
+// trusted: a dataset declaring more rows than the file stores for it is refused before
+// anything is allocated, every label must index /classes (or be -1), and the shard
+// attributes must describe a shard. So every consumer may index by label and row.
 StoreData read_store(const std::filesystem::path& path);
 
 // Concatenates shards in shard_index order. Refuses different schemas, classes or feature

@@ -42,6 +42,12 @@ void collect(const fs::path& dir, const fs::path& root, int label, Dataset& ds) 
   }
 }
 
+bool holds_images(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir))
+    if (!e.is_directory() && has_image_extension(e.path())) return true;
+  return false;
+}
+
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
@@ -108,11 +114,15 @@ Dataset scan_dataset(const fs::path& input) {
     else throw std::runtime_error(input.string() + " is a file; give a folder of images, a folder per class, or a .csv manifest");
   } else {
     ds.root = input;
-    // Sub-folders that hold images are classes; images at the top level are unlabelled.
+    // Sub-folders that hold images are classes; images at the top level are unlabelled. A
+    // folder without images (a run directory or an output folder inside the dataset) is no
+    // class: it would be an empty one, which the model cannot learn and the store would list.
     std::vector<fs::path> class_dirs;
-    for (const auto& e : fs::directory_iterator(input))
-      if (e.is_directory() && !has_image_extension(e.path()) && e.path().filename().string()[0] != '.')
-        class_dirs.push_back(e.path());
+    for (const auto& e : fs::directory_iterator(input)) {
+      if (!e.is_directory() || has_image_extension(e.path()) || e.path().filename().string()[0] == '.') continue;
+      if (holds_images(e.path())) class_dirs.push_back(e.path());
+      else ds.skipped.push_back({relative_name(e.path(), input), "a folder without image files, so not a class"});
+    }
     std::sort(class_dirs.begin(), class_dirs.end());
     for (const auto& d : class_dirs) ds.classes.push_back(d.filename().string());
     collect(input, input, -1, ds);

@@ -6,12 +6,15 @@
 #include "hemolens/store.hpp"
 
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -19,6 +22,8 @@
 #include <system_error>
 #include <utility>
 
+#include "hemolens/atomic_file.hpp"
+#include "hemolens/crash_point.hpp"
 #include "hemolens/quality.hpp"
 
 namespace hemolens {
@@ -79,6 +84,8 @@ template <class Body>
 auto naming_file(const fs::path& file, Body&& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("store " + file.string() + ": not enough memory to hold it");
   } catch (const std::exception& e) {
     throw std::runtime_error("store " + file.string() + ": " + e.what());
   }
@@ -282,10 +289,50 @@ std::vector<hsize_t> dims_of(hid_t dataset, const std::string& name, int rank) {
   return dims;
 }
 
+// Deflate shrinks data at most about 1032:1; unfiltered data takes every byte it holds.
+constexpr double kMaxCompressionRatio = 1100;
+
+std::string describe_bytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, bytes >= 1e9 ? "%.1f GB" : bytes >= 1e6 ? "%.1f MB" : "%.0f bytes", bytes >= 1e9 ? bytes / 1e9 : bytes >= 1e6 ? bytes / 1e6 : bytes);
+  return text;
+}
+
+// A dataset's extent is only a claim: HDF5 reads chunks that were never written as fill
+// values, so a file of a few KB can declare a million rows. What a dataset reads must fit in
+// what the file stores for it, and every chunk of its extent must be stored, before anything
+// is allocated for it. `value_bytes`: the size of one value in memory.
+void require_stored(hid_t dataset, const std::string& name, const std::vector<hsize_t>& dims, std::size_t value_bytes) {
+  double values = 1;
+  for (hsize_t d : dims) values *= double(d);
+  if (values == 0) return;
+  const double stored = double(H5Dget_storage_size(dataset));
+  PlistId dcpl(check_id(H5Dget_create_plist(dataset), "cannot get the layout of " + name));
+  const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
+  const auto crafted = [&](const std::string& what) {
+    return std::runtime_error(name + " declares " + std::to_string(dims[0]) + " rows (" + describe_bytes(values * double(value_bytes)) +
+                              ") but " + what + ": the file is damaged or was not written by hemolens");
+  };
+  if (values * double(value_bytes) > stored * (filtered ? kMaxCompressionRatio : 1.0))
+    throw crafted("stores only " + describe_bytes(stored) + " for it");
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return;
+  std::vector<hsize_t> chunk(dims.size(), 0);
+  check(H5Pget_chunk(dcpl.get(), int(chunk.size()), chunk.data()), "cannot get the chunks of " + name);
+  double expected = 1;
+  for (std::size_t i = 0; i < dims.size(); ++i) expected *= std::ceil(double(dims[i]) / double(std::max<hsize_t>(chunk[i], 1)));
+  SpaceId space(check_id(H5Dget_space(dataset), "cannot get the dataspace of " + name));
+  hsize_t written = 0;
+  check(H5Dget_num_chunks(dataset, space.get(), &written), "cannot count the chunks of " + name);
+  if (double(written) < expected)
+    throw crafted("only " + std::to_string(written) + " of its " + std::to_string(std::uint64_t(expected)) + " chunks were written");
+}
+
 template <class T>
 std::vector<T> read_numbers(hid_t file, const std::string& name, hid_t mem_type) {
   DatasetId dataset = open_dataset(file, name);
-  std::vector<T> values(dims_of(dataset.get(), name, 1)[0]);
+  const auto dims = dims_of(dataset.get(), name, 1);
+  require_stored(dataset.get(), name, dims, sizeof(T));
+  std::vector<T> values(dims[0]);
   if (!values.empty())
     check(H5Dread(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "cannot read " + name);
   return values;
@@ -294,6 +341,136 @@ std::vector<T> read_numbers(hid_t file, const std::string& name, hid_t mem_type)
 void require_variable_string(hid_t type, const std::string& what) {
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) <= 0)
     throw std::runtime_error(what + " is not a variable-length string");
+}
+
+std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = bytes; i-- > 0;) v = v << 8 | p[i];
+  return v;
+}
+
+// The objects of the global heap collection at `heap` (index -> size), where libhdf5 keeps
+// variable-length strings. It copies as many bytes as the heap says an object has, into a
+// buffer as long as the string's descriptor says (a heap object larger than its heap crashed
+// it in H5HG_read; found by fuzz/fuzz_store), so the collection must be well formed first.
+// Collection: "GCOL", version 1, 3 reserved bytes, its size; then objects: index (2),
+// references (2), reserved (4), size, data padded to 8 bytes; index 0 is the free space,
+// whose size counts its header (a free space of 0 bytes hung libhdf5; found by fuzz_store).
+std::map<std::uint64_t, std::uint64_t> heap_objects(std::istream& in, hsize_t file_bytes, std::size_t sizeof_size, std::uint64_t heap,
+                                                    const std::string& where) {
+  const auto bad = [&](const std::string& what) { return std::runtime_error(where + ": a string heap " + what + " (damaged or crafted file)"); };
+  const std::size_t header = 8 + sizeof_size, object_header = 8 + sizeof_size;
+  if (heap > file_bytes || file_bytes - heap < header) throw bad("lies outside the file");
+  std::vector<unsigned char> head(header);
+  in.seekg(std::streamoff(heap));
+  if (!in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size())) || std::memcmp(head.data(), "GCOL", 4) != 0)
+    throw bad("is not where a string points");
+  const std::uint64_t size = little_endian(&head[8], sizeof_size);
+  if (size < header || size > file_bytes - heap) throw bad("claims more bytes than the file holds");
+  std::vector<unsigned char> collection(static_cast<std::size_t>(size));
+  in.seekg(std::streamoff(heap));
+  if (!in.read(reinterpret_cast<char*>(collection.data()), std::streamsize(collection.size()))) throw bad("cannot be read");
+  std::map<std::uint64_t, std::uint64_t> objects;
+  for (std::size_t at = header; at + object_header <= collection.size();) {
+    const std::uint64_t id = little_endian(&collection[at], 2), bytes = little_endian(&collection[at + 8], sizeof_size);
+    if (id == 0) {  // free space: libhdf5 steps over it by its size, so 0 would loop for ever
+      if (bytes == 0 || bytes > collection.size() - at) throw bad("has a malformed free space");
+      at += std::size_t(bytes);
+      continue;
+    }
+    if (bytes > collection.size() - at - object_header) throw bad("has an object larger than the heap");
+    objects[id] = bytes;
+    at += object_header + std::size_t((bytes + 7) / 8 * 8);
+  }
+  return objects;
+}
+
+std::size_t sizeof_size_of(hid_t file, std::size_t* sizeof_addr = nullptr) {
+  PlistId fcpl(check_id(H5Fget_create_plist(file), "cannot get the file's layout"));
+  std::size_t addr = 0, size = 0;
+  check(H5Pget_sizes(fcpl.get(), &addr, &size), "cannot get the file's address size");
+  if (sizeof_addr) *sizeof_addr = addr;
+  return size;
+}
+
+// Every global heap collection in the file must be well formed before libhdf5 reads a
+// string: the string attributes' descriptors cannot be read through its API, so their heaps
+// are found by their signature ("GCOL", version 1, at least libhdf5's 4 KiB) and checked.
+void require_heaps_well_formed(hid_t file, const fs::path& path) {
+  hsize_t file_bytes = 0;
+  check(H5Fget_filesize(file, &file_bytes), "cannot get the file size");
+  const std::size_t sizeof_size = sizeof_size_of(file);
+  std::ifstream in(path, std::ios::binary), heap_in(path, std::ios::binary);
+  constexpr std::size_t kBlock = 1 << 20, kOverlap = 16;
+  std::vector<char> block(kBlock + kOverlap);
+  std::uint64_t base = 0;  // file offset of block[0]
+  std::size_t have = 0;
+  while (in.read(block.data() + have, std::streamsize(kBlock)) || in.gcount() > 0) {
+    have += std::size_t(in.gcount());
+    for (std::size_t i = 0; i + 16 <= have; ++i) {
+      if (std::memcmp(&block[i], "GCOL\x01\0\0\0", 8) != 0) continue;
+      const std::uint64_t size = little_endian(reinterpret_cast<const unsigned char*>(&block[i + 8]), std::min<std::size_t>(sizeof_size, 8));
+      if (size >= 4096) heap_objects(heap_in, file_bytes, sizeof_size, base + i, "a string heap at byte " + std::to_string(base + i));
+    }
+    const std::size_t keep = std::min(have, kOverlap - 1);
+    std::memmove(block.data(), block.data() + have - keep, keep);
+    base += have - keep;
+    have = keep;
+  }
+}
+
+// libhdf5 1.10 allocates a conversion buffer of the length a variable-length string's
+// descriptor claims before it reads the string (a 32 KB file claiming a 1.8 GB string took
+// 1.8 GB; found by fuzz/fuzz_store). So the descriptors (a 4-byte length, then the global
+// heap address and index) are read from the file first, and every length must fit in it.
+void require_string_lengths_fit(hid_t file, hid_t dataset, const std::string& name) {
+  hsize_t file_bytes = 0;
+  check(H5Fget_filesize(file, &file_bytes), "cannot get the file size");
+  std::size_t sizeof_addr = 0;
+  const std::size_t sizeof_size = sizeof_size_of(file, &sizeof_addr);
+  const std::size_t descriptor = 4 + sizeof_addr + 4;
+  PlistId dcpl(check_id(H5Dget_create_plist(dataset), "cannot get the layout of " + name));
+  std::vector<std::pair<haddr_t, hsize_t>> extents;  // where the descriptors are, in file bytes
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout == H5D_CONTIGUOUS) {
+    const haddr_t at = H5Dget_offset(dataset);
+    if (at != HADDR_UNDEF) extents.emplace_back(at, H5Dget_storage_size(dataset));
+  } else if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl.get()) == 0) {
+    SpaceId space(check_id(H5Dget_space(dataset), "cannot get the dataspace of " + name));
+    hsize_t chunks = 0;
+    check(H5Dget_num_chunks(dataset, space.get(), &chunks), "cannot count the chunks of " + name);
+    for (hsize_t i = 0; i < chunks; ++i) {
+      hsize_t offset[1] = {0}, size = 0;
+      unsigned mask = 0;
+      haddr_t at = HADDR_UNDEF;
+      check(H5Dget_chunk_info(dataset, space.get(), i, offset, &mask, &at, &size), "cannot locate a chunk of " + name);
+      extents.emplace_back(at, size);
+    }
+  } else {
+    throw std::runtime_error(name + " is stored in a way hemolens does not write (compact or compressed strings)");
+  }
+  std::vector<char> name_buf(std::size_t(std::max<ssize_t>(H5Fget_name(file, nullptr, 0), 0)) + 1);
+  H5Fget_name(file, name_buf.data(), name_buf.size());
+  std::ifstream in(name_buf.data(), std::ios::binary);
+  std::map<std::uint64_t, std::map<std::uint64_t, std::uint64_t>> heaps;
+  for (const auto& [at, size] : extents) {
+    if (at == HADDR_UNDEF || at > file_bytes || size > file_bytes - at) throw std::runtime_error(name + " points past the end of the file");
+    std::vector<unsigned char> raw(static_cast<std::size_t>(size));
+    in.seekg(std::streamoff(at));
+    if (!in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()))) throw std::runtime_error("cannot read " + name);
+    for (std::size_t d = 0; d + descriptor <= raw.size(); d += descriptor) {
+      const std::uint64_t length = little_endian(&raw[d], 4);
+      if (length > file_bytes)
+        throw std::runtime_error(name + " claims a string of " + std::to_string(length) + " bytes in a file of " + std::to_string(file_bytes));
+      if (length == 0) continue;
+      const std::uint64_t heap = little_endian(&raw[d + 4], sizeof_addr), index = little_endian(&raw[d + 4 + sizeof_addr], 4);
+      auto it = heaps.find(heap);
+      if (it == heaps.end()) it = heaps.emplace(heap, heap_objects(in, file_bytes, sizeof_size, heap, name)).first;
+      const auto object = it->second.find(index);
+      if (object == it->second.end() || object->second != length)
+        throw std::runtime_error(name + ": a string does not match its heap object (damaged or crafted file)");
+    }
+  }
 }
 
 // Strings HDF5 allocated for a variable-length read, released however the copy ends.
@@ -308,13 +485,15 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name) {
   DatasetId dataset = open_dataset(file, name);
   TypeId file_type(check_id(H5Dget_type(dataset.get()), "cannot get the type of " + name));
   require_variable_string(file_type.get(), name);
-  const std::size_t n = dims_of(dataset.get(), name, 1)[0];
+  const auto dims = dims_of(dataset.get(), name, 1);
+  require_stored(dataset.get(), name, dims, sizeof(char*));
+  const std::size_t n = dims[0];
   if (n == 0) return {};
   TypeId mem_type = utf8_string_type();
   SpaceId space(check_id(H5Dget_space(dataset.get()), "cannot get the dataspace of " + name));
+  require_string_lengths_fit(file, dataset.get(), name);
   VlenStrings raw{std::vector<char*>(n, nullptr), mem_type.get(), space.get()};
-  check(H5Dread(dataset.get(), mem_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.pointers.data()),
-        "cannot read " + name);
+  check(H5Dread(dataset.get(), mem_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.pointers.data()), "cannot read " + name);
   std::vector<std::string> values;
   values.reserve(n);
   for (const char* p : raw.pointers) values.emplace_back(p ? p : "");
@@ -358,6 +537,9 @@ StoreMeta read_meta(hid_t file) {
   meta.created = read_string_attribute(file, "created");
   meta.shard_index = read_number_attribute<std::int32_t>(file, "shard_index", H5T_NATIVE_INT32);
   meta.shard_count = read_number_attribute<std::int32_t>(file, "shard_count", H5T_NATIVE_INT32);
+  if (meta.shard_count < 1 || meta.shard_index < 0 || meta.shard_index >= meta.shard_count)
+    throw std::runtime_error("attributes shard_index " + std::to_string(meta.shard_index) + " and shard_count " +
+                             std::to_string(meta.shard_count) + " do not describe a shard (0 <= shard_index < shard_count)");
   return meta;
 }
 
@@ -370,6 +552,7 @@ void require_length(const std::string& name, std::size_t length, const std::stri
 void read_features(hid_t file, StoreData& data) {
   DatasetId dataset = open_dataset(file, "/features");
   const auto dims = dims_of(dataset.get(), "/features", 2);
+  require_stored(dataset.get(), "/features", dims, sizeof(float));
   data.rows = dims[0];
   data.cols = dims[1];
   require_length("/feature_names", data.feature_names.size(), "/features (columns)", data.cols);
@@ -378,6 +561,16 @@ void read_features(hid_t file, StoreData& data) {
   if (!data.features.empty())
     check(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.features.data()),
           "cannot read /features");
+}
+
+// Every consumer indexes per-class tables by label: a label outside the classes would read or
+// write outside them.
+void require_labels_in_range(const std::vector<std::int32_t>& labels, std::size_t classes) {
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < -1 || labels[i] >= std::int64_t(classes))
+      throw std::runtime_error("/labels[" + std::to_string(i) + "] is " + std::to_string(labels[i]) + " but /classes has " +
+                               std::to_string(classes) + " class(es): a label must be -1 (unlabelled) or 0.." +
+                               std::to_string(std::int64_t(classes) - 1));
 }
 
 void read_images(hid_t file, StoreData& data) {
@@ -393,6 +586,7 @@ void read_images(hid_t file, StoreData& data) {
   require_length("/image/height", heights.size(), "/features", data.rows);
   require_length("/image/width", widths.size(), "/features", data.rows);
   require_length("/quality/flags", flags.size(), "/features", data.rows);
+  require_labels_in_range(labels, data.classes.size());
   data.images.resize(data.rows);
   for (std::size_t i = 0; i < data.rows; ++i)
     data.images[i] = {ids[i], paths[i], labels[i], heights[i], widths[i], flags[i]};
@@ -462,13 +656,17 @@ std::map<int, const Shard*> index_shards(const std::vector<Shard>& shards) {
   return by_index;
 }
 
+// The shard count comes from the files: the message names the first missing shards only, so
+// that a store claiming two billion shards costs no more than one claiming two.
 void require_complete(const std::map<int, const Shard*>& by_index, int count) {
-  std::string missing;
-  for (int i = 0; i < count; ++i)
-    if (!by_index.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
-  if (!missing.empty())
-    throw std::runtime_error("merge: missing shard index(es) " + missing + " of " + std::to_string(count) +
-                             " (allow_partial merges the shards that are there)");
+  const std::int64_t missing = std::int64_t(count) - std::int64_t(by_index.size());
+  if (missing <= 0) return;
+  std::string first;
+  int listed = 0;
+  for (int i = 0; i < count && listed < 10; ++i)
+    if (!by_index.count(i)) first += (listed++ ? ", " : "") + std::to_string(i);
+  throw std::runtime_error("merge: missing " + std::to_string(missing) + " of " + std::to_string(count) + " shards (index " + first +
+                           (missing > listed ? ", ..." : "") + "; allow_partial merges the shards that are there)");
 }
 
 std::string merged_parameters(const std::string& parameters_json, const std::vector<std::string>& sources) {
@@ -583,6 +781,7 @@ struct StoreWriter::Impl {
     write_attribute(file.get(), "n_images", std::int64_t(rows));
     for (Column* column : all_columns()) column->close();
     check(file.reset(), "cannot close " + temp_path.string());
+    crash_point("store:" + final_path.filename().string() + ":before-rename");
     fs::rename(temp_path, final_path);
     committed = true;
   }
@@ -608,7 +807,8 @@ StoreWriter::StoreWriter(const fs::path& final_path, const std::vector<std::stri
     : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   impl_->final_path = final_path;
-  impl_->temp_path = fs::path(final_path.string() + ".tmp-" + std::to_string(::getpid()));
+  remove_stale_temporaries(final_path);
+  impl_->temp_path = temporary_path(final_path);
   impl_->cols = feature_names.size();
   naming_file(final_path, [&] {
     if (feature_groups.size() != feature_names.size())
@@ -638,6 +838,7 @@ StoreData read_store(const fs::path& path) {
   silence_hdf5_errors();
   return naming_file(path, [&] {
     FileId file = open_store(path);
+    require_heaps_well_formed(file.get(), path);
     StoreData data;
     data.meta = read_meta(file.get());
     data.classes = read_strings(file.get(), "/classes");

@@ -1,7 +1,5 @@
 #include "model/anomaly.hpp"
 
-#include <unistd.h>  // for getpid
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -9,6 +7,8 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+
+#include "hemolens/atomic_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -252,7 +252,8 @@ void add_anomaly_to_bundle(const fs::path& dir, const AnomalyModel& m, const nlo
   if (!in || meta.is_discarded() || !meta.is_object()) throw std::runtime_error("model bundle " + dir.string() + ": bundle.json is missing or damaged");
   if (meta.contains("classes") && meta["classes"].get<std::vector<std::string>>() != m.classes)
     throw std::runtime_error("model bundle " + dir.string() + ": the anomaly model's classes differ from the classifier's");
-  const fs::path tmp = dir / ("anomaly.bin.tmp-" + std::to_string(::getpid()));
+  remove_stale_temporaries(dir / "anomaly.bin");
+  const fs::path tmp = temporary_path(dir / "anomaly.bin");
   {
     std::ofstream out(tmp, std::ios::binary);
     out.write(kMagic, sizeof kMagic);
@@ -309,6 +310,9 @@ std::optional<AnomalyModel> load_anomaly(const ModelBundle& bundle) {
       m.scales.push_back(f.at("scale").get<float>());
       m.calibration_rate.push_back(f.at("out_of_fold_flag_rate").get<double>());
     }
+    if (j.at("class_forest").size() != bundle.classes.size())
+      throw fail("names forests for " + std::to_string(j.at("class_forest").size()) + " classes, the classifier has " +
+                 std::to_string(bundle.classes.size()));
     for (const auto& c : bundle.classes) {
       const auto ids = j.at("class_forest").at(c).get<std::vector<int>>();
       for (int f : ids)

@@ -1,13 +1,15 @@
 #include "model/bundle.hpp"
 
-#include <unistd.h>     // for getpid
 #include <xxhash.h>     // for model and store fingerprints
 
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <stdexcept>
 
+#include "hemolens/atomic_file.hpp"
+#include "hemolens/crash_point.hpp"
 #include "hemolens/version.hpp"
 
 namespace fs = std::filesystem;
@@ -33,23 +35,29 @@ std::string file_xxh3(const fs::path& p) {
   return hex64(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
-void write_bundle_meta(const fs::path& dir, const nlohmann::json& meta) {
-  if (!fs::is_directory(dir)) throw bundle_error(dir, "not a directory");
-  const fs::path tmp = dir / ("bundle.json.tmp-" + std::to_string(::getpid()));
-  {
-    std::ofstream out(tmp);
-    out << meta.dump(2) << "\n";
-    out.flush();
-    if (!out) throw bundle_error(dir, "cannot write " + tmp.filename().string());
-  }
-  fs::rename(tmp, dir / "bundle.json");
+namespace {
+
+std::string content_xxh3(nlohmann::json meta) {
+  meta.erase("content_xxh3");
+  const std::string text = meta.dump();  // keys sorted, numbers in shortest round-trip form
+  return hex64(XXH3_64bits(text.data(), text.size()));
 }
 
-void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json meta) {
-  const fs::path tmp = dir.string() + ".tmp-" + std::to_string(::getpid());
+}  // namespace
+
+void write_bundle_meta(const fs::path& dir, nlohmann::json meta) {
+  if (!fs::is_directory(dir)) throw bundle_error(dir, "not a directory");
+  meta["content_xxh3"] = content_xxh3(meta);
+  write_file_atomic(dir / "bundle.json", meta.dump(2) + "\n");
+}
+
+void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json meta, const std::function<void(const fs::path&)>& add_parts) {
+  remove_stale_temporaries(dir);
+  const fs::path tmp = temporary_path(dir);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   booster.save(tmp / "model.json");
+  crash_point("bundle:model-saved");
   const XgbInfo xgb = xgboost_info();
   meta["format"] = "hemolens-model-bundle";
   meta["bundle_version"] = kBundleVersion;
@@ -58,10 +66,45 @@ void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json met
   meta["engine_version"] = kEngineVersion;
   meta["xgboost_version"] = xgb.version();
   meta["created"] = utc_now_iso8601();
-  std::ofstream(tmp / "bundle.json") << meta.dump(2) << "\n";
+  write_bundle_meta(tmp, meta);
+  if (add_parts) add_parts(tmp);
+  crash_point("bundle:complete");
+  // The directory is the commit: whole, or absent (a kill between these two lines leaves no
+  // bundle, which a rerun makes again).
   if (fs::exists(dir)) fs::remove_all(dir);
   fs::rename(tmp, dir);
 }
+
+namespace {
+
+// bundle.json's field `key` as a T, or an error that names the file, the field and what it must be.
+template <class T>
+T field(const fs::path& dir, const nlohmann::json& meta, const char* key, const char* must_be) {
+  if (!meta.contains(key)) throw bundle_error(dir, std::string("bundle.json lacks '") + key + "'");
+  try {
+    return meta.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw bundle_error(dir, std::string("bundle.json: '") + key + "' must be " + must_be + ", not " + meta.at(key).dump().substr(0, 80));
+  }
+}
+
+// The names bundle.json gives the model's classes and features must fit the model: predictions
+// and explanations index them by the model's outputs.
+void check_fits_model(const ModelBundle& b) {
+  const fs::path& dir = b.dir;
+  if (b.classes.size() < 2) throw bundle_error(dir, "bundle.json lists " + std::to_string(b.classes.size()) + " class(es); a classifier needs at least 2");
+  if (std::set<std::string>(b.classes.begin(), b.classes.end()).size() != b.classes.size())
+    throw bundle_error(dir, "bundle.json lists a class twice");
+  const Booster::Shape shape = b.booster.shape();
+  if (shape.classes != b.classes.size())
+    throw bundle_error(dir, "bundle.json lists " + std::to_string(b.classes.size()) + " classes but model.json was trained for " +
+                                std::to_string(shape.classes));
+  if (shape.features != b.feature_names.size())
+    throw bundle_error(dir, "bundle.json lists " + std::to_string(b.feature_names.size()) + " features but model.json was trained on " +
+                                std::to_string(shape.features));
+}
+
+}  // namespace
 
 ModelBundle load_bundle(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw bundle_error(dir, "not a directory (train one with `hemolens train`)");
@@ -71,20 +114,23 @@ ModelBundle load_bundle(const fs::path& dir) {
   b.dir = dir;
   b.meta = nlohmann::json::parse(in, nullptr, false);
   if (b.meta.is_discarded() || !b.meta.is_object()) throw bundle_error(dir, "bundle.json is not valid JSON (damaged?)");
-  if (b.meta.value("format", "") != "hemolens-model-bundle") throw bundle_error(dir, "bundle.json is not a hemolens model bundle");
-  if (b.meta.value("bundle_version", 0) != kBundleVersion)
-    throw bundle_error(dir, "bundle version " + std::to_string(b.meta.value("bundle_version", 0)) + ", this hemolens reads version " +
-                                std::to_string(kBundleVersion));
-  for (const char* key : {"classes", "feature_names", "schema_hash", "model_file", "model_xxh3"})
-    if (!b.meta.contains(key)) throw bundle_error(dir, std::string("bundle.json lacks '") + key + "'");
-  const fs::path model_file = dir / b.meta["model_file"].get<std::string>();
+  if (b.meta.value("format", nlohmann::json()) != "hemolens-model-bundle") throw bundle_error(dir, "bundle.json is not a hemolens model bundle");
+  const nlohmann::json version = b.meta.value("bundle_version", nlohmann::json(0));
+  if (version != kBundleVersion)
+    throw bundle_error(dir, "bundle version " + version.dump() + ", this hemolens reads version " + std::to_string(kBundleVersion) +
+                                ": train the model again with this hemolens");
+  if (b.meta.value("content_xxh3", nlohmann::json()) != content_xxh3(b.meta))
+    throw bundle_error(dir, "bundle.json does not match the hash of its content (content_xxh3): it was changed after it was written; "
+                            "train the model again or restore the file");
+  const fs::path model_file = dir / field<std::string>(dir, b.meta, "model_file", "a file name");
   if (!fs::exists(model_file)) throw bundle_error(dir, model_file.filename().string() + " is missing");
-  if (file_xxh3(model_file) != b.meta["model_xxh3"].get<std::string>())
+  if (file_xxh3(model_file) != field<std::string>(dir, b.meta, "model_xxh3", "a hash"))
     throw bundle_error(dir, model_file.filename().string() + " does not match the hash recorded in bundle.json (damaged or truncated)");
+  b.classes = field<std::vector<std::string>>(dir, b.meta, "classes", "a list of class names");
+  b.feature_names = field<std::vector<std::string>>(dir, b.meta, "feature_names", "a list of feature names");
+  b.schema_hash = field<std::string>(dir, b.meta, "schema_hash", "a schema hash");
   b.booster = Booster::load(model_file);
-  b.classes = b.meta["classes"].get<std::vector<std::string>>();
-  b.feature_names = b.meta["feature_names"].get<std::vector<std::string>>();
-  b.schema_hash = b.meta["schema_hash"].get<std::string>();
+  check_fits_model(b);
   return b;
 }
 

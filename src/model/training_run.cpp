@@ -12,6 +12,7 @@
 #include "model/labelled.hpp"
 
 namespace hemolens::model {
+namespace fs = std::filesystem;
 namespace {
 
 void print_row(const std::string& name, const CvResult& r) {
@@ -117,11 +118,11 @@ nlohmann::json run_training(const TrainingRun& a) {
   meta["best_round"] = f.best_round;
   meta["device"] = f.device;
   meta["class_weights"] = p.balance_classes ? "n / (classes x n_class): each class weighs the same in total" : "none";
-  save_bundle(a.output, f.booster, meta);
-  // The anomaly forests sit beside the classifier in the same bundle (after save_bundle,
-  // which replaces the directory).
+  // The anomaly forests go into the bundle before it is committed: a bundle is never seen
+  // without them (a kill in between left one that `hemolens run` took for complete).
   const AnomalyModel anomaly = fit_anomaly(store, store.classes, AnomalyParams{});
-  add_anomaly_to_bundle(a.output, anomaly, {{"training_store", {{"path", a.store.string()}, {"fingerprint", meta["training_store"]["fingerprint"]}}}});
+  const nlohmann::json anomaly_extra = {{"training_store", {{"path", a.store.string()}, {"fingerprint", meta["training_store"]["fingerprint"]}}}};
+  save_bundle(a.output, f.booster, meta, [&](const fs::path& staging) { add_anomaly_to_bundle(staging, anomaly, anomaly_extra); });
   std::printf("wrote %s (model.json, bundle.json, anomaly forests)\n", a.output.string().c_str());
   return meta;
 }

@@ -138,6 +138,19 @@ int Booster::rounds() const {
   return n;
 }
 
+Booster::Shape Booster::shape() const {
+  bst_ulong len = 0;
+  const char* text = nullptr;
+  check(XGBoosterSaveJsonConfig(handle_, &len, &text), "reading the model's parameters");
+  const auto config = nlohmann::json::parse(std::string(text, len), nullptr, false);
+  try {
+    const auto& p = config.at("learner").at("learner_model_param");
+    return {std::stoul(p.at("num_class").get<std::string>()), std::stoul(p.at("num_feature").get<std::string>())};
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("XGBoost model parameters without num_class or num_feature: ") + e.what());
+  }
+}
+
 std::vector<std::pair<std::string, float>> Booster::feature_scores(const std::string& importance_type) const {
   const nlohmann::json config = {{"importance_type", importance_type}};
   bst_ulong n = 0, dim = 0;

@@ -55,6 +55,12 @@ class Booster {
   std::vector<float> predict(const DMatrix& m, int type, int iteration_end, std::vector<std::size_t>* shape) const;
   Booster slice(int end_round) const;  // the first end_round rounds
   int rounds() const;
+  // What the model was trained for, from its own parameters: for checking that the names a
+  // bundle gives its classes and features fit the model.
+  struct Shape {
+    std::size_t classes = 0, features = 0;
+  };
+  Shape shape() const;
   std::vector<std::pair<std::string, float>> feature_scores(const std::string& importance_type) const;
 
   void save(const std::filesystem::path& file) const;  // .json or .ubj, XGBoost's own formats

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "hemolens/crash_point.hpp"
 #include "hemolens/schema.hpp"
 #include "hemolens/store.hpp"
 #include "hemolens/version.hpp"
@@ -119,6 +120,7 @@ ExtractSummary run_extract(const ExtractOptions& opt, const ProgressFn& progress
     sum.skipped.insert(sum.skipped.end(), w->skipped.begin(), w->skipped.end());
     done = w->end;
     write_s += seconds_since(t0);
+    crash_point("extract:batch-written");
     if (progress) progress(done, total);
   };
 

@@ -1,7 +1,7 @@
 #include "pipeline/run_job.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>  // for getpid, gethostname
+#include <unistd.h>  // for getpid
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hemolens/atomic_file.hpp"
+#include "hemolens/crash_point.hpp"
 #include "hemolens/store.hpp"
 #include "hemolens/version.hpp"
 #include "model/training_run.hpp"
@@ -29,24 +31,6 @@ std::string read_text(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// Written under a temporary name and renamed, so a reader (status, another task) never sees
-// half a file, and tasks writing the same file at once do not corrupt it.
-void write_text_atomic(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(tmp.string() + ": cannot write");
-  }
-  fs::rename(tmp, p);
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
 }
 
 // Which SLURM job ran a task ("12_3" for an array task), for the record.
@@ -153,8 +137,11 @@ void run_evaluate_task(const RunContext& ctx, int /*task*/) {
                          model_dir(ctx.layout) / "report.html");
 }
 
+// Both outputs, each written whole (atomically), and both newer than the model.
 bool evaluate_complete(const RunLayout& layout, int /*task*/) {
-  return train_complete(layout, 0) && output_newer_than(model_dir(layout) / "report.html", model_dir(layout) / "bundle.json");
+  const fs::path bundle = model_dir(layout) / "bundle.json";
+  return train_complete(layout, 0) && output_newer_than(model_dir(layout) / "metrics.json", bundle) &&
+         output_newer_than(model_dir(layout) / "report.html", bundle);
 }
 
 // ---- run.json and state/ ---------------------------------------------------------------
@@ -183,7 +170,9 @@ void require_same_run(const fs::path& run_json, const json& now) {
 
 fs::path state_path(const RunLayout& l, const Stage& s, int task) { return l.task_name_path("state", s.name, task, s.array, ".json"); }
 
-void write_state(const fs::path& p, const json& rec) { write_text_atomic(p, rec.dump(2) + "\n"); }
+// Written under a temporary name and renamed, so a reader (status, another task) never sees
+// half a file, and tasks writing the same file at once do not corrupt it.
+void write_state(const fs::path& p, const json& rec) { write_file_atomic(p, rec.dump(2) + "\n"); }
 
 bool process_alive(int pid) {
   // /proc/PID/comm guards against a reused PID: it must still be a hemolens process.
@@ -290,10 +279,10 @@ void prepare_run_dir(const RunContext& ctx) {
   if (fs::exists(run_json))
     require_same_run(run_json, record);
   else
-    write_text_atomic(run_json, record.dump(2) + "\n");
+    write_file_atomic(run_json, record.dump(2) + "\n");
   const std::string spec_text = read_text(ctx.spec.file);
   const fs::path copy = d / "spec.toml";
-  if (!fs::exists(copy) || read_text(copy) != spec_text) write_text_atomic(copy, spec_text);
+  if (!fs::exists(copy) || read_text(copy) != spec_text) write_file_atomic(copy, spec_text);
 }
 
 RunLayout read_run_layout(const fs::path& run_dir) {
@@ -341,6 +330,7 @@ void run_task(const RunContext& ctx, const Stage& stage, int task) {
   write_state(p, rec);
   try {
     stage.run(ctx, task);
+    crash_point("stage-ran:" + stage.name);
     if (!stage.complete(ctx.layout, task))
       throw std::runtime_error("stage " + stage.name + " ended without complete output (a bug in the stage)");
   } catch (const std::exception& e) {
@@ -354,6 +344,7 @@ void run_task(const RunContext& ctx, const Stage& stage, int task) {
   rec["state"] = "done";
   rec["finished"] = utc_now_iso8601();
   write_state(p, rec);
+  crash_point("stage-done:" + stage.name);
 }
 
 int run_all(const RunContext& ctx, const std::function<void(const std::string&)>& say) {

@@ -1,8 +1,9 @@
 #include "report/evaluation.hpp"
 
 #include <cstdio>
-#include <fstream>
 
+#include "hemolens/atomic_file.hpp"
+#include "hemolens/crash_point.hpp"
 #include "model/bundle.hpp"
 #include "model/predict.hpp"
 #include "report/report.hpp"
@@ -45,8 +46,9 @@ Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesy
   const Metrics m = compute_metrics(truth, predicted, bundle.classes);
   print(m);
   if (!json_out.empty()) {
-    std::ofstream(json_out) << to_json(m).dump(2) << "\n";
+    write_file_atomic(json_out, to_json(m).dump(2) + "\n");
     std::printf("wrote %s\n", json_out.string().c_str());
+    crash_point("evaluate:metrics-written");
   }
   if (!report_out.empty()) {
     write_report(report_out, bundle, store, m, rows, predicted);

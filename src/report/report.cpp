@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "hemolens/atomic_file.hpp"
 #include "hemolens/schema.hpp"
 
 namespace fs = std::filesystem;
@@ -206,8 +206,7 @@ void write_report(const fs::path& out, const model::ModelBundle& bundle, const S
     support.push_back(double(p.support));
     max_support = std::max(max_support, double(p.support));
   }
-  std::ofstream html(out);
-  if (!html) throw std::runtime_error("cannot write report " + out.string());
+  std::ostringstream html;
   html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hemolens evaluation</title><style>"
           "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#111}"
           "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}table{border-collapse:collapse}"
@@ -227,6 +226,8 @@ void write_report(const fs::path& out, const model::ModelBundle& bundle, const S
   html << "<h2>Most important features (share of total gain)</h2>" << top_features(bundle);
   html << "<h2>Commonest confusions</h2>" << confusion_examples(store, m, rows, predicted);
   html << "</body></html>\n";
+  // Whole or absent: a killed evaluation leaves no truncated report that looks finished.
+  write_file_atomic(out, html.str());
 }
 
 }  // namespace hemolens::report

@@ -1,0 +1,243 @@
+// Crafted and damaged files made by the test itself (stores edited through the HDF5 C API,
+// bundles edited as JSON): every command that reads them refuses them with a clear error and
+// a non-zero exit that is not a signal, and never allocates what a file merely claims.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <fstream>
+#include <functional>
+#include <tuple>
+#include <nlohmann/json.hpp>
+
+#include "hemolens/store.hpp"
+#include "model/bundle.hpp"
+#include "support.hpp"
+
+namespace fs = std::filesystem;
+using namespace hemolens;
+using Json = nlohmann::json;
+
+namespace {
+
+// A written store opened for editing, as a damaged or crafted file would be.
+class StoreEdit {
+ public:
+  explicit StoreEdit(const fs::path& path) : file_(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)) {
+    if (file_ < 0) throw std::runtime_error("cannot open " + path.string());
+  }
+  ~StoreEdit() { H5Fclose(file_); }
+  StoreEdit(const StoreEdit&) = delete;
+  StoreEdit& operator=(const StoreEdit&) = delete;
+
+  // Replaces a dataset of strings (e.g. /classes) by `values`.
+  void strings(const char* name, const std::vector<std::string>& values) {
+    H5Ldelete(file_, name, H5P_DEFAULT);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    const hsize_t n = values.size();
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t d = H5Dcreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    std::vector<const char*> p;
+    for (const auto& v : values) p.push_back(v.c_str());
+    if (!p.empty()) H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
+
+  // Sets label `row` to `value`.
+  void label(hsize_t row, std::int32_t value) {
+    const hid_t d = H5Dopen2(file_, "labels", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(d);
+    const hsize_t one = 1;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &row, nullptr, &one, nullptr);
+    const hid_t mem = H5Screate_simple(1, &one, nullptr);
+    H5Dwrite(d, H5T_NATIVE_INT32, mem, space, H5P_DEFAULT, &value);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+  }
+
+  // Declares `n` rows in every per-image dataset and in the n_images attribute, without
+  // writing them: HDF5 reads the rows never written as zeros.
+  void rows(hsize_t n) {
+    for (const char* name : {"features", "labels", "image/id", "image/path", "image/height", "image/width", "quality/flags"}) {
+      const hid_t d = H5Dopen2(file_, name, H5P_DEFAULT);
+      const hid_t space = H5Dget_space(d);
+      hsize_t dims[2] = {0, 0};
+      H5Sget_simple_extent_dims(space, dims, nullptr);
+      dims[0] = n;
+      if (H5Dset_extent(d, dims) < 0) throw std::runtime_error(std::string("cannot extend ") + name);
+      H5Sclose(space);
+      H5Dclose(d);
+    }
+    attribute("n_images", std::int64_t(n));
+  }
+
+  template <class T>
+  void attribute(const char* name, T value) {
+    const hid_t a = H5Aopen(file_, name, H5P_DEFAULT);
+    H5Awrite(a, sizeof(T) == 8 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32, &value);
+    H5Aclose(a);
+  }
+
+ private:
+  hid_t file_;
+};
+
+// A copy of the sample store (68 images, 8 classes, 366 features) to edit.
+fs::path sample_copy(const test::TempDir& dir, const std::string& name) {
+  fs::path sample;
+  test::sample_store(&sample);
+  const fs::path out = dir.path / name;
+  fs::copy_file(sample, out);
+  return out;
+}
+
+std::string error_of_read(const fs::path& p) {
+  try {
+    read_store(p);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A refusal as a user sees it: exit 1, not a signal, and the message names the file.
+void expect_refused(const test::CommandResult& r, const fs::path& file, const std::string& why) {
+  EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal << "\n" << r.output;
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find(file.string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(why), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+// ---- labels against classes --------------------------------------------------------------
+
+TEST(CraftedStore, LabelsOutsideTheClassesAreRefusedByTheReaderAndTrain) {
+  test::TempDir dir("crafted-labels");
+  const fs::path no_classes = sample_copy(dir, "no-classes.h5"), two = sample_copy(dir, "two-classes.h5"),
+                 label99 = sample_copy(dir, "label-99.h5");
+  StoreEdit(no_classes).strings("classes", {});
+  StoreEdit(two).strings("classes", {"basophil", "eosinophil"});
+  StoreEdit(label99).label(5, 99);
+  const std::vector<std::pair<fs::path, std::string>> cases = {
+      {no_classes, "but /classes has 0 class(es)"}, {two, "but /classes has 2 class(es)"}, {label99, "/labels[5] is 99 but /classes has 8"}};
+  for (const auto& [file, why] : cases) {
+    const std::string error = error_of_read(file);
+    EXPECT_NE(error.find(why), std::string::npos) << file << ": " << error;
+    // train indexed per-class counts by label: a segfault, a malloc abort, a silent overwrite.
+    expect_refused(test::run_hemolens("train " + file.string() + " -o " + (dir.path / "model").string() + " --device cpu"), file, why);
+    EXPECT_FALSE(fs::exists(dir.path / "model"));
+  }
+}
+
+// ---- sizes a file claims ----------------------------------------------------------------
+
+TEST(CraftedStore, RowsDeclaredButNotStoredAreRefusedBeforeAllocation) {
+  test::TempDir dir("crafted-rows");
+  for (const hsize_t rows : {hsize_t(1'000'000), hsize_t(30'000'000)}) {
+    const fs::path file = sample_copy(dir, "rows-" + std::to_string(rows) + ".h5");
+    StoreEdit(file).rows(rows);
+    EXPECT_LT(fs::file_size(file), 400'000u);  // a small file claiming gigabytes of features
+    const std::string error = error_of_read(file);
+    EXPECT_NE(error.find("declares " + std::to_string(rows) + " rows"), std::string::npos) << error;
+    const test::CommandResult r = test::run_hemolens("info " + file.string());
+    expect_refused(r, file, "declares " + std::to_string(rows) + " rows");
+    // 1 M rows of 366 floats are 1.5 GB: nothing near that may be allocated.
+    EXPECT_LT(r.peak_rss_mb, 300) << rows << " rows";
+  }
+}
+
+TEST(CraftedStore, ShardAttributesAreCheckedAndAHugeShardCountCostsNothing) {
+  test::TempDir dir("crafted-shards");
+  const fs::path huge = sample_copy(dir, "huge-count.h5"), outside = sample_copy(dir, "index-outside.h5");
+  StoreEdit(huge).attribute("shard_count", std::int32_t(2'000'000'001));
+  StoreEdit(outside).attribute("shard_index", std::int32_t(7));  // of shard_count 1
+  EXPECT_NE(error_of_read(outside).find("shard_index 7 and shard_count 1 do not describe a shard"), std::string::npos)
+      << error_of_read(outside);
+  // The merge listed every missing index: a string of two billion numbers (8 GB and growing).
+  const test::CommandResult r = test::run_hemolens("merge -o " + (dir.path / "out.h5").string() + " " + huge.string());
+  EXPECT_EQ(r.signal, 0) << r.output;
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("missing 2000000000 of 2000000001 shards (index 1, 2, 3"), std::string::npos) << r.output;
+  EXPECT_LT(r.peak_rss_mb, 300);
+  EXPECT_FALSE(fs::exists(dir.path / "out.h5"));
+}
+
+// ---- bundles ----------------------------------------------------------------------------
+
+namespace {
+
+// A copy of the sample bundle whose bundle.json `edit` changed; `rehash`: with the content hash
+// made again (as a crafted file would be), else as a hand edit leaves it.
+fs::path edited_bundle(const test::TempDir& dir, const std::string& name, const std::function<void(Json&)>& edit, bool rehash) {
+  const fs::path out = dir.path / name;
+  fs::copy(test::sample_bundle(), out, fs::copy_options::recursive);
+  Json meta = Json::parse(test::read_file(out / "bundle.json"));
+  edit(meta);
+  if (rehash) model::write_bundle_meta(out, meta);
+  else std::ofstream(out / "bundle.json") << meta.dump(2);
+  return out;
+}
+
+// Every command that loads a bundle, on `bundle`.
+std::vector<std::pair<std::string, test::CommandResult>> every_loader(const fs::path& bundle, const fs::path& scratch) {
+  fs::path store;
+  test::sample_store(&store);
+  const std::string image = (test::sample_dir() / "neutrophil" / "BNE_101234.jpg").string(), b = bundle.string();
+  return {{"predict", test::run_hemolens("predict " + b + " " + image + " -o " + (scratch / "p.csv").string() + " --backend cpu")},
+          {"score", test::run_hemolens("score " + b + " " + image + " -o " + (scratch / "s.csv").string() + " --backend cpu")},
+          {"explain", test::run_hemolens("explain " + b + " " + image + " --backend cpu")},
+          {"evaluate", test::run_hemolens("evaluate " + b + " " + store.string())},
+          // A served bundle that is refused must stop the server before it listens (bounded, in
+          // case it starts after all).
+          {"serve", test::run_hemolens("serve " + b + " --port 0", "timeout -s KILL 60")}};
+}
+
+}  // namespace
+
+TEST(CraftedBundle, ClassesThatDoNotFitTheModelAreRefusedByEveryCommand) {
+  test::TempDir dir("crafted-bundle");
+  std::vector<std::string> distinct20;
+  for (int i = 0; i < 20; ++i) distinct20.push_back("class" + std::to_string(i));
+  const std::vector<std::tuple<std::string, std::function<void(Json&)>, std::string>> cases = {
+      {"no-classes", [](Json& m) { m["classes"] = Json::array(); }, "lists 0 class(es)"},
+      {"twenty", [&](Json& m) { m["classes"] = distinct20; }, "lists 20 classes but model.json was trained for 8"},
+      {"two", [](Json& m) { m["classes"] = {"basophil", "eosinophil"}; }, "lists 2 classes but model.json was trained for 8"},
+      {"features", [](Json& m) { m["feature_names"].erase(m["feature_names"].begin()); }, "lists 365 features but model.json was trained on 366"},
+      {"type", [](Json& m) { m["classes"] = "basophil"; }, "bundle.json: 'classes' must be a list of class names"},
+  };
+  for (const auto& [name, edit, why] : cases) {
+    const fs::path bundle = edited_bundle(dir, name, edit, true);
+    for (const auto& [command, r] : every_loader(bundle, dir.path)) {
+      SCOPED_TRACE(name + ", " + command);
+      expect_refused(r, bundle, why);
+    }
+  }
+}
+
+TEST(CraftedBundle, AHandEditOfBundleJsonIsRefusedByItsHash) {
+  test::TempDir dir("edited-bundle");
+  const fs::path bundle = edited_bundle(dir, "edited", [](Json& m) { m["classes"][0] = "mast cell"; }, false);
+  for (const auto& [command, r] : every_loader(bundle, dir.path)) {
+    SCOPED_TRACE(command);
+    expect_refused(r, bundle, "bundle.json does not match the hash of its content");
+  }
+}
+
+// ---- what the fuzz targets found (scripts/fuzz; tests/data/fuzz) -------------------------
+
+TEST(FuzzFindings, EveryCommittedStoreFindingIsRefusedClearlyWithBoundedMemory) {
+  const fs::path dir = test::source_dir() / "tests" / "data" / "fuzz" / "store";
+  std::size_t seen = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    ++seen;
+    const test::CommandResult r = test::run_hemolens("info " + e.path().string());
+    SCOPED_TRACE(e.path().filename().string());
+    expect_refused(r, e.path(), "damaged or crafted");
+    EXPECT_LT(r.peak_rss_mb, 300);
+  }
+  EXPECT_GE(seen, 2u);
+}
