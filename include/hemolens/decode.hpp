@@ -32,4 +32,10 @@ DecodeResult decode_bytes(const std::vector<std::uint8_t>& bytes, const DecodeLi
 
 std::string content_id(const std::uint8_t* data, std::size_t size);
 
+// The image format a file's first bytes announce (decode_bytes sniffs the same way), and the
+// usual file extension of each (".bin" for kUnknown).
+enum class ImageFormat { kUnknown, kJpeg, kPng, kTiff, kBmp };
+ImageFormat sniff_format(const std::uint8_t* data, std::size_t size);
+const char* format_extension(ImageFormat f);
+
 }  // namespace hemolens

@@ -21,22 +21,7 @@ namespace fs = std::filesystem;
 namespace hemolens {
 namespace {
 
-enum class Format { kUnknown, kJpeg, kPng, kTiff, kBmp };
-
-Format sniff(const std::vector<std::uint8_t>& b) {
-  auto starts = [&](std::initializer_list<int> sig) {
-    if (b.size() < sig.size()) return false;
-    std::size_t i = 0;
-    for (int v : sig)
-      if (b[i++] != std::uint8_t(v)) return false;
-    return true;
-  };
-  if (starts({0xFF, 0xD8, 0xFF})) return Format::kJpeg;
-  if (starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return Format::kPng;
-  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return Format::kTiff;
-  if (starts({'B', 'M'})) return Format::kBmp;
-  return Format::kUnknown;
-}
+using Format = ImageFormat;
 
 // A refusal when the size is outside the limits; an empty reason when it is fine.
 DecodeResult check_size(std::uint64_t w, std::uint64_t h, const DecodeLimits& lim) {
@@ -172,6 +157,32 @@ DecodeResult decode_other(const std::vector<std::uint8_t>& bytes, Format f, cons
 
 }  // namespace
 
+ImageFormat sniff_format(const std::uint8_t* data, std::size_t size) {
+  auto starts = [&](std::initializer_list<int> sig) {
+    if (size < sig.size()) return false;
+    std::size_t i = 0;
+    for (int v : sig)
+      if (data[i++] != std::uint8_t(v)) return false;
+    return true;
+  };
+  if (starts({0xFF, 0xD8, 0xFF})) return ImageFormat::kJpeg;
+  if (starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return ImageFormat::kPng;
+  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return ImageFormat::kTiff;
+  if (starts({'B', 'M'})) return ImageFormat::kBmp;
+  return ImageFormat::kUnknown;
+}
+
+const char* format_extension(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::kJpeg: return ".jpg";
+    case ImageFormat::kPng: return ".png";
+    case ImageFormat::kTiff: return ".tif";
+    case ImageFormat::kBmp: return ".bmp";
+    case ImageFormat::kUnknown: break;
+  }
+  return ".bin";
+}
+
 std::string content_id(const std::uint8_t* data, std::size_t size) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(data, size)));
@@ -180,7 +191,7 @@ std::string content_id(const std::uint8_t* data, std::size_t size) {
 
 DecodeResult decode_bytes(const std::vector<std::uint8_t>& bytes, const DecodeLimits& limits) {
   if (bytes.empty()) return {std::nullopt, "empty file (0 bytes)"};
-  const Format f = sniff(bytes);
+  const Format f = sniff_format(bytes.data(), bytes.size());
   DecodeResult r;
   switch (f) {
     case Format::kUnknown: return {std::nullopt, "not an image: unrecognised content (not JPEG, PNG, TIFF or BMP)"};

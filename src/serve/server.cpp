@@ -39,17 +39,6 @@ void send_error(httplib::Response& res, int status, const std::string& reason) {
 
 bool is_analyze(const httplib::Request& req) { return req.method == "POST" && req.path == "/api/analyze"; }
 
-// The extension a kept upload is stored under: its real type, by the same signatures the
-// decoder sniffs, never the name the client gave (an upload named .html stays inert).
-std::string kept_extension(const std::vector<std::uint8_t>& bytes) {
-  static const std::pair<std::string_view, const char*> kTypes[] = {
-      {"\xFF\xD8\xFF", ".jpg"}, {"\x89PNG\r\n\x1A\n", ".png"}, {{"II*\0", 4}, ".tif"}, {{"MM\0*", 4}, ".tif"}, {"BM", ".bmp"}};
-  for (const auto& [signature, ext] : kTypes)
-    if (bytes.size() >= signature.size() && std::equal(signature.begin(), signature.end(), bytes.begin(), [](char a, std::uint8_t b) { return std::uint8_t(a) == b; }))
-      return ext;
-  return ".bin";
-}
-
 std::string seconds(std::chrono::milliseconds t) { return fmt::format("{:g} s", double(t.count()) / 1000); }
 
 }  // namespace
@@ -191,7 +180,8 @@ struct Server::Impl {
   // Writes an upload to --keep-uploads, named by its content hash and its real type, whole or
   // not at all (a temporary file renamed). The reason when it could not.
   std::optional<std::string> keep(const Upload& u) {
-    const fs::path path = opt.keep_uploads / (content_id(u.bytes.data(), u.bytes.size()) + kept_extension(u.bytes));
+    // Named by the real type's extension, never the client's name: an upload named .html stays inert.
+    const fs::path path = opt.keep_uploads / (content_id(u.bytes.data(), u.bytes.size()) + format_extension(sniff_format(u.bytes.data(), u.bytes.size())));
     std::error_code ec;
     if (fs::exists(path, ec)) return std::nullopt;  // the same bytes, kept before
     const fs::path tmp = path.string() + ".tmp-" + std::to_string(keeping++);
