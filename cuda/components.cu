@@ -6,7 +6,7 @@
 #include <string>
 
 #include "components.hpp"
-#include "stages.cuh"
+#include "one_shot.cuh"
 #include "union_find.cuh"
 
 HEMOLENS_CUDA_BEGIN
@@ -157,6 +157,7 @@ void label_components(exec::Context& c, const Layout& l, const std::uint8_t* mas
     c.fail("connectivity must be 4 or 8");
     return;
   }
+  const std::size_t mark = c.mark();
   // is_root and rank have one entry more than the planes: the scan's last entry is the count.
   auto* is_root = c.take<std::uint32_t>(l.extent + 1);
   auto* rank = c.take<std::uint64_t>(l.extent + 1);
@@ -167,15 +168,18 @@ void label_components(exec::Context& c, const Layout& l, const std::uint8_t* mas
   exec::for_each_pixel(c, l, Labels{mask, parent, rank, out.labels});
   exec::for_each_pixel(c, l, InitStats{mask, parent, rank, out.stats, out.capacity, out.overflow});
   exec::for_each_row(c, l, AddStats{out.labels, out.first_label, out.stats, out.capacity});
+  c.release(mark);
 }
 
 void fill_holes(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* out) {
   c.stage("fill holes");
+  const std::size_t mark = c.mark();
   auto* reaches = c.take<std::uint32_t>(l.extent);
   c.zero(reaches, l.extent * sizeof(std::uint32_t));
   const std::int32_t* parent = union_find(c, l, mask, true, 4, nullptr);  // the background, 4-connected
   exec::for_each_pixel(c, l, MarkBorder{mask, parent, reaches});
   exec::for_each_pixel(c, l, Fill{mask, parent, reaches, out});
+  c.release(mark);
 }
 
 // ---- host-callable wrappers (cuda/components.hpp)
@@ -199,6 +203,7 @@ bool label_components(const PackedMasks& m, int connectivity, Labelled& out, std
         const DeviceLabels d{c.take<std::int32_t>(plan.extent), c.take<std::uint64_t>(m.images + 1), c.take<LabelStats>(capacity), capacity,
                              c.take<std::uint32_t>(1)};
         c.zero(d.labels, plan.extent * sizeof(std::int32_t));
+        c.zero(d.stats, capacity * sizeof(LabelStats));  // all of it goes down, labels or not
         c.zero(d.overflow, sizeof(std::uint32_t));
         label_components(c, l, mask, connectivity, d);
         c.stage("download");
@@ -219,23 +224,8 @@ bool label_components(const PackedMasks& m, int connectivity, Labelled& out, std
 }
 
 bool fill_holes(const PackedMasks& m, std::vector<std::uint8_t>& out, std::string* error, Path path) {
-  LayoutPlan plan;
-  if (!plan_layout(m.offsets, m.heights, m.widths, m.images, plan, error)) return false;
-  out.assign(plan.extent, 0);
-  return exec::run_once(
-      path,
-      [&](exec::Context& c) {
-        const Layout l = upload_layout(c, plan);
-        c.stage("upload");
-        auto* mask = c.take<std::uint8_t>(plan.extent);
-        auto* filled = c.take<std::uint8_t>(plan.extent);
-        c.upload(mask, m.mask, plan.extent);
-        c.zero(filled, plan.extent);
-        fill_holes(c, l, mask, filled);
-        c.stage("download");
-        c.download(out.data(), filled, plan.extent);
-      },
-      error);
+  return mask_to_plane(m, path, out, error,
+                       [](exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* filled) { fill_holes(c, l, mask, filled); });
 }
 
 HEMOLENS_CUDA_END

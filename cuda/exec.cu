@@ -34,13 +34,14 @@ bool Context::check_grid(std::size_t blocks, const char* what) {
 
 void Context::measure() {
   measuring_ = true;
-  used_ = 0;
+  used_ = peak_ = 0;
 }
 
 void* Context::take_bytes(std::size_t bytes) {
   const std::size_t at = (used_ + kAlign - 1) / kAlign * kAlign;
   if (measuring_) {
     used_ = at + bytes;
+    peak_ = max_of(peak_, used_);
     return nullptr;
   }
   if (failed()) return nullptr;
@@ -49,6 +50,7 @@ void* Context::take_bytes(std::size_t bytes) {
     return nullptr;
   }
   used_ = at + bytes;
+  peak_ = max_of(peak_, used_);
   return pool_ + at;
 }
 

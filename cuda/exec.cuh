@@ -102,6 +102,11 @@ class Context {
   bool reserve(std::size_t bytes);      // ends measuring; keeps the pool when large enough
   void reset() { used_ = 0; }           // everything taken is free again (the next batch)
   std::size_t used() const { return used_; }
+  std::size_t peak() const { return peak_; }  // the most in use at once since measure(): what to reserve
+  // What was taken after mark() is free again. Later work on this context's stream runs after
+  // the work already queued, so it may reuse that memory at once.
+  std::size_t mark() const { return used_; }
+  void release(std::size_t mark) { used_ = mark; }
   std::size_t capacity() const { return capacity_; }
   bool measuring() const { return measuring_; }
   template <class T>
@@ -144,7 +149,7 @@ class Context {
   std::string error_;
   bool measuring_ = false;
   unsigned char* pool_ = nullptr;
-  std::size_t capacity_ = 0, used_ = 0;
+  std::size_t capacity_ = 0, used_ = 0, peak_ = 0;
   Counters counters_;
 #ifdef __CUDACC__
   cudaStream_t stream_ = nullptr;
@@ -327,7 +332,7 @@ bool run_once(Path path, const F& run, std::string* error) {
   Context c(path);
   c.measure();
   run(c);
-  if (c.reserve(c.used())) {
+  if (c.reserve(c.peak())) {
     run(c);
     c.finish();
   }

@@ -88,6 +88,32 @@ std::size_t feature_columns() {
 
 }  // namespace
 
+void provisional_masks(exec::Context& c, const Layout& l, const PreprocessOut& pre, const LaneParams& p, const MaskPlanes& out) {
+  c.stage("masks");
+  const std::size_t mark = c.mark();
+  std::uint8_t *raw = c.take<std::uint8_t>(l.extent), *filled = c.take<std::uint8_t>(l.extent), *stained = c.take<std::uint8_t>(l.extent);
+  exec::for_each_pixel(c, l, ProvisionalMasks{pre.stain, pre.green, p.stain_level, p.green_level, raw, stained, out.background});
+  fill_holes(c, l, raw, filled);
+  morphology(c, l, filled, Morph::kOpen, p.cell_radius, out.cell);
+  morphology(c, l, stained, Morph::kOpen, p.nucleus_radius, out.nucleus);
+  c.stage("masks");
+  exec::for_each_pixel(c, l, KeepInside{out.nucleus, out.cell});
+  c.release(mark);
+}
+
+void measure_lane(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const LaneParams& p, ImageAccumulators* acc) {
+  c.stage("accumulators");
+  c.zero(acc, l.images * sizeof(ImageAccumulators));
+  exec::for_each(c, l.images, InitAccumulators{l.image, pre.background, p.stain_level, p.green_level, acc});
+  const std::size_t stride = sizeof(ImageAccumulators);
+  colour_histograms(c, l, DeviceRegionPlanes{pre.r, pre.g, pre.b, m.cell, m.nucleus, m.background}, strided(acc ? &acc->hist[0][0][0] : nullptr, stride));
+  shape_moments(c, l, m.cell, strided(acc ? &acc->shape[features::kCell] : nullptr, stride));
+  shape_moments(c, l, m.nucleus, strided(acc ? &acc->shape[features::kNucleus] : nullptr, stride));
+  texture_counts(c, l, pre.g, m.cell, m.nucleus,
+                 DeviceTextures{strided(acc ? &acc->glcm[0][0][0] : nullptr, stride), strided(acc ? &acc->lbp[0][0] : nullptr, stride),
+                                strided(acc ? &acc->lbp2[0][0] : nullptr, stride)});
+}
+
 struct Lane::Impl {
   exec::Context c;
   exec::HostBuffer in, out;
@@ -105,6 +131,7 @@ struct Lane::Impl {
     auto* input = c.take<unsigned char>(b.in_bytes);
     c.upload(input, in.data(), b.in_bytes);
     auto* output = c.take<unsigned char>(b.out_bytes);
+    c.zero(output, b.out_bytes);  // every byte that goes down is written (rows stay 0 without `rows`)
     const Layout l = build_layout(c, plan, reinterpret_cast<const ImageInfo*>(input));
     const std::uint8_t* rgb = input ? input + b.images_bytes : nullptr;
 
@@ -115,28 +142,10 @@ struct Lane::Impl {
     pre.stain_hist = hist;
     pre.green_hist = hist ? hist + n * 256 : nullptr;
     preprocess(c, l, rgb, params.bright_fraction, params.balance_target, pre);
-
-    c.stage("masks");
-    std::uint8_t *raw = c.take<std::uint8_t>(extent), *filled = c.take<std::uint8_t>(extent), *cell = c.take<std::uint8_t>(extent);
-    std::uint8_t *stained = c.take<std::uint8_t>(extent), *nucleus = c.take<std::uint8_t>(extent), *background = c.take<std::uint8_t>(extent);
-    exec::for_each_pixel(c, l, ProvisionalMasks{pre.stain, pre.green, params.stain_level, params.green_level, raw, stained, background});
-    fill_holes(c, l, raw, filled);
-    morphology(c, l, filled, Morph::kOpen, params.cell_radius, cell);
-    morphology(c, l, stained, Morph::kOpen, params.nucleus_radius, nucleus);
-    c.stage("masks");
-    exec::for_each_pixel(c, l, KeepInside{nucleus, cell});
-
-    c.stage("accumulators");
+    const MaskPlanes masks{c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent)};
+    provisional_masks(c, l, pre, params, masks);
     auto* acc = reinterpret_cast<ImageAccumulators*>(output ? output + b.acc_at : nullptr);
-    c.zero(acc, n * sizeof(ImageAccumulators));
-    exec::for_each(c, n, InitAccumulators{l.image, pre.background, params.stain_level, params.green_level, acc});
-    const std::size_t stride = sizeof(ImageAccumulators);
-    colour_histograms(c, l, DeviceRegionPlanes{pre.r, pre.g, pre.b, cell, nucleus, background}, strided(acc ? &acc->hist[0][0][0] : nullptr, stride));
-    shape_moments(c, l, cell, strided(acc ? &acc->shape[features::kCell] : nullptr, stride));
-    shape_moments(c, l, nucleus, strided(acc ? &acc->shape[features::kNucleus] : nullptr, stride));
-    texture_counts(c, l, pre.g, cell, nucleus,
-                   DeviceTextures{strided(acc ? &acc->glcm[0][0][0] : nullptr, stride), strided(acc ? &acc->lbp[0][0] : nullptr, stride),
-                                  strided(acc ? &acc->lbp2[0][0] : nullptr, stride)});
+    measure_lane(c, l, pre, masks, params, acc);
     exec::for_each(c, n, Flags{acc, reinterpret_cast<std::uint32_t*>(output ? output + b.flags_at : nullptr)});
     if (params.rows) compute_rows(c, acc, n, reinterpret_cast<float*>(output ? output + b.rows_at : nullptr), cols);
 
@@ -178,7 +187,7 @@ bool Lane::submit(const PackedBatch& batch, const LaneParams& params, std::strin
   m.c.measure();
   m.chain();
   m.c.stage("scratch");
-  if (m.c.reserve(m.c.used())) m.chain();
+  if (m.c.reserve(m.c.peak())) m.chain();
   m.pending = !m.c.failed();
   if (m.c.failed() && error) *error = m.c.error();
   return !m.c.failed();

@@ -6,7 +6,7 @@
 
 #include "cpu/ellipse.hpp"
 #include "morphology.hpp"
-#include "stages.cuh"
+#include "one_shot.cuh"
 
 HEMOLENS_CUDA_BEGIN
 namespace {
@@ -48,37 +48,25 @@ void morphology(exec::Context& c, const Layout& l, const std::uint8_t* in, Morph
     c.fail("radius must be in 0.." + std::to_string(kMaxMorphRadius) + ", not " + std::to_string(radius));
     return;
   }
+  const std::size_t mark = c.mark();
   int* half = c.take<int>(std::size_t(2 * radius + 1));
   exec::for_each(c, std::size_t(2 * radius + 1), EllipseTable{radius, half});
   // The passes: erode or dilate alone; open = erode then dilate, close = dilate then erode.
   const bool first_dilates = op == Morph::kDilate || op == Morph::kClose;
   if (op == Morph::kErode || op == Morph::kDilate) {
     exec::for_each_pixel(c, l, Erode{in, half, radius, first_dilates, out});
-    return;
+  } else {
+    auto* tmp = c.take<std::uint8_t>(l.extent);
+    exec::for_each_pixel(c, l, Erode{in, half, radius, first_dilates, tmp});
+    exec::for_each_pixel(c, l, Erode{tmp, half, radius, !first_dilates, out});
   }
-  auto* tmp = c.take<std::uint8_t>(l.extent);
-  exec::for_each_pixel(c, l, Erode{in, half, radius, first_dilates, tmp});
-  exec::for_each_pixel(c, l, Erode{tmp, half, radius, !first_dilates, out});
+  c.release(mark);
 }
 
 bool morphology(const PackedMasks& m, Morph op, int radius, std::vector<std::uint8_t>& out, std::string* error, Path path) {
-  LayoutPlan plan;
-  if (!plan_layout(m.offsets, m.heights, m.widths, m.images, plan, error)) return false;
-  out.assign(plan.extent, 0);
-  return exec::run_once(
-      path,
-      [&](exec::Context& c) {
-        const Layout l = upload_layout(c, plan);
-        c.stage("upload");
-        auto* in = c.take<std::uint8_t>(plan.extent);
-        auto* result = c.take<std::uint8_t>(plan.extent);
-        c.upload(in, m.mask, plan.extent);
-        c.zero(result, plan.extent);
-        morphology(c, l, in, op, radius, result);
-        c.stage("download");
-        c.download(out.data(), result, plan.extent);
-      },
-      error);
+  return mask_to_plane(m, path, out, error, [&](exec::Context& c, const Layout& l, const std::uint8_t* in, std::uint8_t* result) {
+    morphology(c, l, in, op, radius, result);
+  });
 }
 
 HEMOLENS_CUDA_END

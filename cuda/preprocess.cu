@@ -137,7 +137,7 @@ struct CountLevels {
 
 void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, double bright_fraction, int target, const PreprocessOut& out) {
   c.stage("preprocess");
-  const std::size_t n = l.images;
+  const std::size_t n = l.images, mark = c.mark();
   auto* brightness = c.take<std::uint64_t>(n * kBrightnessBins);
   auto* gain = c.take<std::int32_t>(n * 3);
   auto* stain = c.take<std::uint8_t>(l.extent);
@@ -158,6 +158,7 @@ void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, doub
     exec::for_each_pixel(c, l, Median3{blurred, smooth[k]});
     exec::count(c, l, packed(hist[k], 256), 256, 1, CountLevels{smooth[k]});
   }
+  c.release(mark);
 }
 
 bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error, Path path) {

@@ -2,7 +2,9 @@
 // whole CUDA backend later): every stage reads and writes device planes of a batch laid out
 // by a Layout, enqueues its work on the context's stream, takes its scratch from the context's
 // pool and never synchronises or copies to the host. Outputs are taken by the caller; a
-// "counts" output is added to (the caller zeroes it), any other output is written whole.
+// "counts" output is added to (the caller zeroes it), any other output is written whole. A
+// stage gives its scratch back when it returns: its work is queued by then, and later work on
+// the same stream runs after it, so the next stage may reuse that memory at once.
 // Each host-callable *.hpp function is a one-shot wrapper around these (upload, stage,
 // download), which is what the parity tests and the GPU check call.
 // Included by .cu files only.
@@ -14,6 +16,7 @@
 #include "exec.cuh"
 #include "features/accumulators.hpp"
 #include "forest_score.hpp"   // ForestArrays
+#include "lane.hpp"          // LaneParams
 #include "layout.cuh"
 #include "morphology.hpp"     // Morph
 
@@ -75,5 +78,16 @@ void compute_rows(exec::Context& c, const features::ImageAccumulators* acc, std:
 
 // ---- forest_score.cu: every row against every tree; the arrays of `f` are device pointers.
 void score_forest(exec::Context& c, const ForestArrays& f, const float* x, std::size_t rows, std::size_t cols, float* scores);
+
+// ---- lane.cu: the stages of the device-resident batch that have no other home yet.
+// Provisional masks from fixed levels (LaneParams), until the device segmentation replaces them.
+struct MaskPlanes {
+  std::uint8_t *cell, *nucleus, *background;
+};
+void provisional_masks(exec::Context& c, const Layout& l, const PreprocessOut& pre, const LaneParams& p, const MaskPlanes& out);
+// The accumulators the stages above fill (zeroing the rest): size, background colour, levels,
+// colour histograms, shape moments of cell and nucleus, textures.
+void measure_lane(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const LaneParams& p,
+                  features::ImageAccumulators* acc);
 
 HEMOLENS_CUDA_END

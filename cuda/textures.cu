@@ -80,10 +80,12 @@ struct Symmetrise {
 void texture_counts(exec::Context& c, const Layout& l, const std::uint8_t* grey, const std::uint8_t* cell, const std::uint8_t* nucleus,
                     const DeviceTextures& out) {
   c.stage("textures");
+  const std::size_t mark = c.mark();
   auto* counts = c.take<std::uint32_t>(l.images * kBins);
   c.zero(counts, l.images * kBins * sizeof(std::uint32_t));
   exec::count(c, l, packed(counts, kBins), kBins, 1, CountTextures{grey, cell, nucleus});
   exec::for_each(c, l.images * kBins, Symmetrise{counts, out});
+  c.release(mark);
 }
 
 bool texture_counts(const PackedMasks& planes, const std::uint8_t* grey, const std::uint8_t* cell, const std::uint8_t* nucleus,

@@ -108,7 +108,7 @@ TEST(CudaHostExec, APoolTooSmallNamesTheStageThatAskedForMore) {
   };
   c.measure();
   inputs();
-  ASSERT_TRUE(c.reserve(c.used() + 1000));  // enough for the inputs, not for labelling them
+  ASSERT_TRUE(c.reserve(c.peak() + 1000));  // enough for the inputs, not for labelling them
   const auto [l, mask] = inputs();
   ASSERT_TRUE(c.ok()) << c.error();
   auto* labels = static_cast<std::int32_t*>(nullptr);
@@ -145,7 +145,7 @@ TEST(CudaHostExec, PixelIndicesAcrossTheBatchAreSixtyFourBit) {
   exec::Context c;
   c.measure();
   hcuda::upload_layout(c, plan);
-  ASSERT_TRUE(c.reserve(c.used()));
+  ASSERT_TRUE(c.reserve(c.peak()));
   const hcuda::Layout l = hcuda::upload_layout(c, plan);  // the host execution's device memory is readable here
   ASSERT_TRUE(c.finish()) << c.error();
   ASSERT_EQ(l.rows, 45u);
