@@ -1,6 +1,6 @@
 // Batches for the host-execution tests of cuda/ (tests/cuda): planes of mixed sizes packed the
 // way cuda/ takes them (optionally with gaps between images), and the mask sets the parity
-// tests run: masks of segmented sample images, random masks and the edge cases.
+// tests run: masks of sample images, the edge cases and random masks (tests/gpu/cases.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "components.hpp"  // cuda::PackedMasks
 #include "cpu/segment.hpp"
+#include "gpu/cases.hpp"  // edge_masks, random_masks
 #include "hemolens/image.hpp"
 
 namespace hemolens::test {
@@ -32,19 +33,12 @@ std::vector<T> slice(const Packed& p, const std::vector<T>& packed, std::size_t 
   return std::vector<T>(b, b + std::ptrdiff_t(std::size_t(p.heights[i]) * std::size_t(p.widths[i])));
 }
 
-struct NamedMask {
-  std::string name;
-  Plane8 mask;
-};
+using gpu_fixture::NamedMask;
+using gpu_fixture::edge_masks;
+using gpu_fixture::random_masks;
 
 // Stained-object and dark masks of sample images (scattered objects touching the border).
 std::vector<NamedMask> sample_masks(std::size_t images);
-// The shapes that make union-find merge late or break indexing: U shapes, combs, spirals (one
-// pixel wide, 4- and 8-connected), frames on the border, checkerboards, 1-pixel-wide and
-// 1-row images, 1 x 1, empty and full masks.
-std::vector<NamedMask> edge_masks();
-// Random masks of mixed sizes and densities.
-std::vector<NamedMask> random_masks(std::size_t count, unsigned seed);
 // The CPU segmentation of a few sample images (cell, nucleus, background and balanced colour).
 std::vector<cpu::Segmentation> sample_segmentations(std::size_t images);
 

@@ -6,12 +6,10 @@
 #include <cmath>
 #include <memory>
 
-#include "cpu/color.hpp"
-#include "cpu/components.hpp"
-#include "cpu/filters.hpp"
-#include "cpu/measure.hpp"
-#include "cpu/morphology.hpp"
 #include "features/feature_row.hpp"
+#include "gpu/cases.hpp"
+#include "gpu/fixture_io.hpp"
+#include "gpu/reference_chains.hpp"
 #include "hemolens/decode.hpp"
 #include "lane.hpp"
 #include "support.hpp"
@@ -29,70 +27,22 @@ ImageBatch lane_batch(std::size_t images, std::size_t first) {
     const DecodeResult d = decode_file(files[k], {});
     batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
     if (batch.size() == 2)  // a crop of odd size and a one-row strip
-      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 40}}) {
-        std::vector<std::uint8_t> crop;
-        for (int y = 0; y < h; ++y)
-          for (int x = 0; x < w; ++x)
-            for (int c = 0; c < 3; ++c) crop.push_back(d.image->rgb[(std::size_t(y + 150) * d.image->width + std::size_t(x + 150)) * 3 + c]);
-        batch.add(crop.data(), h, w, k);
-      }
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 40}}) gpu_fixture::add_crop(batch, batch.view(1), 150, 150, h, w, k);
   }
   return batch;
 }
 
 cuda::PackedBatch view(const ImageBatch& b) { return {b.pixels.data(), b.offsets.data(), b.heights.data(), b.widths.data(), b.size()}; }
 
-// The lane's chain, made of CPU reference functions.
-struct Reference {
-  std::unique_ptr<ImageAccumulators> acc = std::make_unique<ImageAccumulators>();
-  std::uint32_t stain_hist[256], green_hist[256];
-};
-
-Reference reference(const RgbView& img, const cuda::LaneParams& p) {
-  Reference r;
-  cpu::Segmentation seg;
-  seg.rgb = cpu::white_balance(img, p.bright_fraction, p.balance_target);
-  Plane8 blurred, stain, green;
-  cpu::gaussian_blur(cpu::stain_channel(seg.rgb), blurred, 5);
-  cpu::median_blur(blurred, stain, 3);
-  cpu::gaussian_blur(seg.rgb.g, blurred, 5);
-  cpu::median_blur(blurred, green, 3);
-  cpu::histogram(stain, nullptr, r.stain_hist);
-  cpu::histogram(green, nullptr, r.green_hist);
-  Plane8 raw(img.height, img.width), filled, stained = cpu::threshold_above(stain, p.stain_level);
-  seg.background = cpu::threshold_above(green, p.green_level);
-  for (std::size_t i = 0; i < raw.size(); ++i) raw.data[i] = !seg.background.data[i];
-  cpu::fill_holes(raw, filled);
-  cpu::open(filled, seg.cell, p.cell_radius);
-  cpu::open(stained, seg.nucleus, p.nucleus_radius);
-  for (std::size_t i = 0; i < seg.nucleus.size(); ++i) seg.nucleus.data[i] &= seg.cell.data[i];
-  ImageAccumulators& a = *r.acc;
-  a.height = img.height;
-  a.width = img.width;
-  for (int c = 0; c < 3; ++c) a.background_rgb[c] = seg.rgb.background[std::size_t(c)];
-  a.stain_threshold = p.stain_level;
-  a.green_threshold = p.green_level;
-  cpu::colour_histograms(seg, a);
-  for (int k = 0; k < features::kShapeRegions; ++k) {
-    features::ShapeAccumulator full;
-    cpu::measure_shape(k == features::kCell ? seg.cell : seg.nucleus, full);
-    features::ShapeAccumulator& s = a.shape[k];  // the one-pass fields only, as the lane fills
-    s.moments = full.moments;
-    s.edges = full.edges;
-    s.min_x = full.min_x, s.max_x = full.max_x, s.min_y = full.min_y, s.max_y = full.max_y;
-  }
-  cpu::accumulate_textures(seg.rgb.g, seg.cell, seg.nucleus, cpu::mask_box(seg.cell), a);
-  return r;
+gpu_fixture::LaneReference reference(const RgbView& img, const cuda::LaneParams& p) {
+  return gpu_fixture::lane_reference(img, p.bright_fraction, p.balance_target, p.green_level, p.stain_level, p.cell_radius, p.nucleus_radius);
 }
 
-template <class T, std::size_t N>
-std::vector<T> flat(const T (&a)[N]) {
-  return std::vector<T>(a, a + N);
-}
 template <class A>
 std::vector<std::uint32_t> words(const A& a) {
-  const auto* p = reinterpret_cast<const std::uint32_t*>(&a);
-  return std::vector<std::uint32_t>(p, p + sizeof a / sizeof(std::uint32_t));
+  std::vector<std::uint32_t> v;
+  gpu_fixture::append_words(v, a);
+  return v;
 }
 
 void expect_accumulators(const ImageAccumulators& g, const ImageAccumulators& c, std::size_t i) {
@@ -126,12 +76,12 @@ TEST(CudaHostLane, TheChainOfStagesEqualsTheSameChainOnTheCpu) {
   ASSERT_EQ(out.acc.size(), batch.size());
   std::vector<float> expected_row(out.cols), got_row(out.cols);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const Reference r = reference(batch.view(i), params);
+    const gpu_fixture::LaneReference r = reference(batch.view(i), params);
     expect_accumulators(out.acc[i], *r.acc, i);
     EXPECT_EQ(std::vector<std::uint32_t>(out.stain_hist.begin() + std::ptrdiff_t(256 * i), out.stain_hist.begin() + std::ptrdiff_t(256 * i + 256)),
-              flat(r.stain_hist));
+              words(r.stain_hist));
     EXPECT_EQ(std::vector<std::uint32_t>(out.green_hist.begin() + std::ptrdiff_t(256 * i), out.green_hist.begin() + std::ptrdiff_t(256 * i + 256)),
-              flat(r.green_hist));
+              words(r.green_hist));
     EXPECT_EQ(out.flags[i], 0u);
   }
   // The rows mode downloads rows only; they are the shared formulas of those accumulators.

@@ -10,13 +10,13 @@
 #include <random>
 
 #include "batch_support.hpp"
-#include "cpu/color.hpp"
 #include "cpu/cpu_backend.hpp"
-#include "cpu/filters.hpp"
 #include "cpu/measure.hpp"
 #include "feature_rows.hpp"
 #include "features/feature_row.hpp"
 #include "forest_score.hpp"
+#include "gpu/cases.hpp"
+#include "gpu/reference_chains.hpp"
 #include "hemolens/decode.hpp"
 #include "hemolens/schema.hpp"
 #include "histograms.hpp"
@@ -40,13 +40,8 @@ ImageBatch preprocess_batch() {
     const DecodeResult d = decode_file(files[k], {});
     batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
     if (batch.size() == 1)
-      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 1}, {2, 3}, {5, 4}, {1, 40}, {40, 1}}) {
-        std::vector<std::uint8_t> crop;
-        for (int y = 0; y < h; ++y)
-          for (int x = 0; x < w; ++x)
-            for (int c = 0; c < 3; ++c) crop.push_back(d.image->rgb[(std::size_t(y + 100) * d.image->width + std::size_t(x + 90)) * 3 + c]);
-        batch.add(crop.data(), h, w, k);
-      }
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 1}, {2, 3}, {5, 4}, {1, 40}, {40, 1}})
+        gpu_fixture::add_crop(batch, batch.view(0), 100, 90, h, w, k);
   }
   return batch;
 }
@@ -68,24 +63,17 @@ TEST(CudaHostPreprocess, BalanceFiltersAndHistogramsEqualTheCpu) {
         << error;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       SCOPED_TRACE("image " + std::to_string(i) + " of " + std::to_string(batch.heights[i]) + " x " + std::to_string(batch.widths[i]));
-      const cpu::BalancedRgb rgb = cpu::white_balance(batch.view(i), 0.25, 224);
-      Plane8 blurred, stain, green;
-      cpu::gaussian_blur(cpu::stain_channel(rgb), blurred, 5);
-      cpu::median_blur(blurred, stain, 3);
-      cpu::gaussian_blur(rgb.g, blurred, 5);
-      cpu::median_blur(blurred, green, 3);
-      std::uint32_t hs[256], hg[256];
-      cpu::histogram(stain, nullptr, hs);
-      cpu::histogram(green, nullptr, hg);
+      const gpu_fixture::PreprocessReference e = gpu_fixture::preprocess_reference(batch.view(i), 0.25, 224);
+      const cpu::BalancedRgb& rgb = e.rgb;
       const std::size_t at = batch.offsets[i] / 3, n = batch.view(i).pixels();
       EXPECT_EQ(part(out.r, at, n), rgb.r.data);
       EXPECT_EQ(part(out.g, at, n), rgb.g.data);
       EXPECT_EQ(part(out.b, at, n), rgb.b.data);
-      EXPECT_EQ(part(out.stain, at, n), stain.data);
-      EXPECT_EQ(part(out.green, at, n), green.data);
+      EXPECT_EQ(part(out.stain, at, n), e.stain.data);
+      EXPECT_EQ(part(out.green, at, n), e.green.data);
       EXPECT_EQ(part(out.background, 3 * i, 3), std::vector<std::int32_t>(rgb.background.begin(), rgb.background.end()));
-      EXPECT_EQ(part(out.stain_hist, 256 * i, 256), std::vector<std::uint32_t>(hs, hs + 256));
-      EXPECT_EQ(part(out.green_hist, 256 * i, 256), std::vector<std::uint32_t>(hg, hg + 256));
+      EXPECT_EQ(part(out.stain_hist, 256 * i, 256), std::vector<std::uint32_t>(e.stain_hist, e.stain_hist + 256));
+      EXPECT_EQ(part(out.green_hist, 256 * i, 256), std::vector<std::uint32_t>(e.green_hist, e.green_hist + 256));
     }
   }
 }
@@ -187,17 +175,8 @@ TEST(CudaHostForest, ScoresEqualTheCpuOnBothPaths) {
   const model::IsolationForest f = model::fit_forest(x.data(), rows, cols, model::ForestParams{});
   const std::vector<float> cpu = model::score_cpu(f, x.data(), rows, cols, 1);
   const std::vector<float> adjustment = f.leaf_adjustments();
-  cuda::ForestArrays a;
-  a.roots = f.roots.data();
-  a.trees = f.trees();
-  a.feature = f.feature.data();
-  a.threshold = f.threshold.data();
-  a.left = f.left.data();
-  a.right = f.right.data();
-  a.adjustment = adjustment.data();
-  a.nodes = f.nodes();
-  a.max_depth = f.max_depth;
-  a.c_sample = model::average_path_length(f.sample_size);
+  const cuda::ForestArrays a{f.roots.data(), f.trees(),  f.feature.data(), f.threshold.data(),   f.left.data(), f.right.data(),
+                             adjustment.data(), f.nodes(), f.max_depth,      model::average_path_length(f.sample_size)};
   for (const cuda::Path path : kPaths) {
     std::vector<float> got(rows);
     std::string error;
