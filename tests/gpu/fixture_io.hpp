@@ -45,6 +45,8 @@
 #include <string>
 #include <vector>
 
+#include "features/accumulators.hpp"
+
 namespace hemolens::gpu_fixture {
 
 template <typename T>
@@ -76,6 +78,28 @@ template <typename A>
 void append_words(std::vector<std::uint32_t>& v, const A& array) {
   const auto* p = reinterpret_cast<const std::uint32_t*>(&array);
   v.insert(v.end(), p, p + sizeof array / sizeof(std::uint32_t));
+}
+
+// The 15 integers of a shape accumulator that shape.fix and lane.fix hold: moments m00 m10 m01
+// m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x, min_y, max_y.
+inline void append_shape_values(std::vector<std::int64_t>& v, const features::ShapeAccumulator& s) {
+  const features::MaskMoments& m = s.moments;
+  v.insert(v.end(), {m.m00, m.m10, m.m01, m.m20, m.m11, m.m02, m.m30, m.m21, m.m12, m.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
+}
+
+// What lane.fix holds of one image's accumulators, flattened as the fixture stores it.
+struct LaneValues {
+  std::vector<std::int32_t> head;  // height, width, background R G B, stain level, green level
+  std::vector<std::uint32_t> hist, glcm, lbp, lbp2;
+  std::vector<std::int64_t> shape;  // cell then nucleus, 15 values each
+};
+inline void append_lane_values(LaneValues& v, const features::ImageAccumulators& a) {
+  v.head.insert(v.head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold});
+  append_words(v.hist, a.hist);
+  append_words(v.glcm, a.glcm);
+  append_words(v.lbp, a.lbp);
+  append_words(v.lbp2, a.lbp2);
+  for (const auto& s : a.shape) append_shape_values(v.shape, s);
 }
 
 }  // namespace hemolens::gpu_fixture

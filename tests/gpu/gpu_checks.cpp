@@ -342,10 +342,7 @@ void check_shape(const fs::path& dir) {
   std::string error;
   if (!cuda::shape_moments(m.view(), shapes, &error)) return report("shape", false, error);
   std::vector<std::int64_t> got;
-  for (const auto& s : shapes) {
-    const features::MaskMoments& mo = s.moments;
-    got.insert(got.end(), {mo.m00, mo.m10, mo.m01, mo.m20, mo.m11, mo.m02, mo.m30, mo.m21, mo.m12, mo.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
-  }
+  for (const auto& s : shapes) fx::append_shape_values(got, s);
   const std::size_t bad = count_differences("shape values (15 per mask)", got, expected);
   report("shape", bad == 0, std::to_string(m.off.size()) + " masks of mixed sizes, moments, boundary edges and boxes: " + differ(bad));
 }
@@ -387,23 +384,11 @@ void check_lane(const fs::path& dir) {
       report(name, false, error);
       continue;
     }
-    std::vector<std::int32_t> got_head;
-    std::vector<std::uint32_t> got_hist, got_glcm, got_lbp, got_lbp2;
-    std::vector<std::int64_t> got_shape;
-    for (const auto& a : out.acc) {
-      got_head.insert(got_head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold});
-      fx::append_words(got_hist, a.hist);
-      fx::append_words(got_glcm, a.glcm);
-      fx::append_words(got_lbp, a.lbp);
-      fx::append_words(got_lbp2, a.lbp2);
-      for (const auto& s : a.shape) {
-        const features::MaskMoments& m = s.moments;
-        got_shape.insert(got_shape.end(), {m.m00, m.m10, m.m01, m.m20, m.m11, m.m02, m.m30, m.m21, m.m12, m.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
-      }
-    }
-    std::size_t bad = count_differences("sizes and levels", got_head, head) + count_differences("colour histograms", got_hist, hist) +
-                      count_differences("GLCM", got_glcm, glcm) + count_differences("LBP", got_lbp, lbp) + count_differences("LBP ring 2", got_lbp2, lbp2) +
-                      count_differences("shape", got_shape, shape) + count_differences("stain histograms", out.stain_hist, stain_hist) +
+    fx::LaneValues got;
+    for (const auto& a : out.acc) fx::append_lane_values(got, a);
+    std::size_t bad = count_differences("sizes and levels", got.head, head) + count_differences("colour histograms", got.hist, hist) +
+                      count_differences("GLCM", got.glcm, glcm) + count_differences("LBP", got.lbp, lbp) + count_differences("LBP ring 2", got.lbp2, lbp2) +
+                      count_differences("shape", got.shape, shape) + count_differences("stain histograms", out.stain_hist, stain_hist) +
                       count_differences("green histograms", out.green_hist, green_hist);
     p.rows = true;
     const bool rows_ok = lane.submit(batch, p, &error) && lane.wait(with_rows, &error);

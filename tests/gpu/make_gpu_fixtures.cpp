@@ -344,9 +344,7 @@ void write_shape(const fs::path& sample, const std::vector<Plane8>& fixture_set,
   for (const Plane8& m : masks) {
     features::ShapeAccumulator s;
     cpu::measure_shape(m, s);
-    const features::MaskMoments& mo = s.moments;
-    expected.insert(expected.end(), {mo.m00, mo.m10, mo.m01, mo.m20, mo.m11, mo.m02, mo.m30, mo.m21, mo.m12, mo.m03, s.edges, s.min_x,
-                                     s.max_x, s.min_y, s.max_y});
+    fx::append_shape_values(expected, s);
     pixels += m.size();
   }
   std::ofstream o(out / "shape.fix", std::ios::binary);
@@ -371,25 +369,15 @@ void write_lane(const fs::path& sample, const fs::path& out) {
   const std::vector<std::int32_t> params = {170, 60, 6, 2, 224};
   const double bright_fraction = 0.25;
   const std::size_t cols = feature_schema().features.size();
-  std::vector<std::int32_t> head;
-  std::vector<std::uint32_t> hist, glcm, lbp, lbp2, stain_hist, green_hist;
-  std::vector<std::int64_t> shape;
+  fx::LaneValues values;
+  std::vector<std::uint32_t> stain_hist, green_hist;
   std::vector<float> rows(batch.size() * cols);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const gpu_fixture::LaneReference r = gpu_fixture::lane_reference(batch.view(i), bright_fraction, params[4], params[0], params[1], params[2], params[3]);
-    const features::ImageAccumulators& a = *r.acc;
-    head.insert(head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold});
-    fx::append_words(hist, a.hist);
-    fx::append_words(glcm, a.glcm);
-    fx::append_words(lbp, a.lbp);
-    fx::append_words(lbp2, a.lbp2);
-    for (const auto& s : a.shape) {
-      const features::MaskMoments& m = s.moments;
-      shape.insert(shape.end(), {m.m00, m.m10, m.m01, m.m20, m.m11, m.m02, m.m30, m.m21, m.m12, m.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
-    }
+    fx::append_lane_values(values, *r.acc);
     stain_hist.insert(stain_hist.end(), r.stain_hist, r.stain_hist + 256);
     green_hist.insert(green_hist.end(), r.green_hist, r.green_hist + 256);
-    features::compute_row(a, &rows[i * cols]);
+    features::compute_row(*r.acc, &rows[i * cols]);
   }
   std::ofstream o(out / "lane.fix", std::ios::binary);
   fx::write_array(o, std::vector<std::uint64_t>(batch.offsets.begin(), batch.offsets.end()));
@@ -398,9 +386,9 @@ void write_lane(const fs::path& sample, const fs::path& out) {
   fx::write_array(o, batch.pixels);
   fx::write_array(o, params);
   fx::write_array(o, std::vector<double>{bright_fraction});
-  fx::write_array(o, head);
-  for (const auto* v : {&hist, &glcm, &lbp, &lbp2}) fx::write_array(o, *v);
-  fx::write_array(o, shape);
+  fx::write_array(o, values.head);
+  for (const auto* v : {&values.hist, &values.glcm, &values.lbp, &values.lbp2}) fx::write_array(o, *v);
+  fx::write_array(o, values.shape);
   fx::write_array(o, stain_hist);
   fx::write_array(o, green_hist);
   fx::write_array(o, std::vector<std::uint64_t>{cols});
