@@ -27,7 +27,7 @@ struct TwoPasses {
 
 void chamfer_distance(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::int32_t* out) {
   c.stage("distance");
-  exec::for_each(c, l.images, TwoPasses{l.image, mask, out});
+  exec::for_each(c, l.images, TwoPasses{l.image, mask, out}, exec::kSerialThreads);
 }
 
 bool chamfer_distance(const PackedMasks& m, std::vector<std::int32_t>& out, std::string* error) {

@@ -196,8 +196,11 @@ class Timer {
 constexpr int kThreads = 256;
 constexpr std::size_t kMaxBlocks = std::size_t(1) << 20;  // grid-stride beyond
 constexpr int kLanes = 32;                                // items per image row in for_each_pixel
+// Threads per block for items that are long serial loops (one image each): a few such items
+// per block spread them over every SM instead of filling a few.
+constexpr int kSerialThreads = 32;
 
-inline std::size_t blocks_for(std::size_t n) { return min_of((n + kThreads - 1) / kThreads, kMaxBlocks); }
+inline std::size_t blocks_for(std::size_t n, int threads = kThreads) { return min_of((n + threads - 1) / std::size_t(threads), kMaxBlocks); }
 
 #ifdef __CUDACC__
 template <class F>
@@ -207,13 +210,13 @@ __global__ void each_kernel(std::size_t n, F f) {
 #endif
 
 template <class F>
-void for_each(Context& c, std::size_t n, const F& f) {
+void for_each(Context& c, std::size_t n, const F& f, int threads = kThreads) {
   if (!c.ok() || n == 0) return;  // an empty batch launches nothing: CUDA refuses a grid of 0 blocks
-  const std::size_t blocks = blocks_for(n);
+  const std::size_t blocks = blocks_for(n, threads);
   if (!c.check_grid(blocks, "for_each")) return;
   ++c.counters().launches;
 #ifdef __CUDACC__
-  each_kernel<<<unsigned(blocks), kThreads, 0, c.stream()>>>(n, f);
+  each_kernel<<<unsigned(blocks), unsigned(threads), 0, c.stream()>>>(n, f);
   c.check(cudaGetLastError(), "kernel launch");
 #else
   thrust::for_each_n(thrust::device, thrust::counting_iterator<std::size_t>(0), n, f);

@@ -73,7 +73,7 @@ Layout build_layout(exec::Context& c, const LayoutPlan& plan, const ImageInfo* d
   auto* tiles = c.take<std::uint64_t>(plan.tiles);
   l.row_image = rows;
   l.tile_row = tiles;
-  exec::for_each(c, l.images, FillTables{device_images, rows, tiles});
+  exec::for_each(c, l.images, FillTables{device_images, rows, tiles}, exec::kSerialThreads);
   return l;
 }
 
