@@ -1,197 +1,231 @@
-// Batched connected components (cuda/components.hpp). Pixel indices are global over the
-// packed batch; images never touch because a pixel only links to neighbours inside its own
-// image. Every stage is one launch over all pixels of the batch.
-#include <cuda_runtime.h>
-
-#include <cub/device/device_scan.cuh>
-
+// Batched connected components and hole filling (cuda/components.hpp, cuda/stages.cuh). Each
+// stage is one launch over the whole batch; union-find parents are indices within the pixel's
+// image (cuda/union_find.cuh), so merges never cross images and stay 32-bit, and a scan of the
+// roots over the batch (64-bit) numbers the labels of every image at once.
 #include <algorithm>
 #include <string>
 
 #include "components.hpp"
-#include "packed_layout.cuh"
+#include "one_shot.cuh"
+#include "union_find.cuh"
 
-namespace hemolens::cuda {
+HEMOLENS_CUDA_BEGIN
 namespace {
 
-constexpr int kThreads = 256;
+HL_HD inline bool in_set(std::uint8_t v, bool invert) { return (v != 0) != invert; }
 
-__device__ int find_root(const int* parent, int x) {
-  while (parent[x] != x) x = parent[x];
-  return x;
-}
+struct InitParents {
+  const std::uint8_t* mask;
+  bool invert;
+  std::int32_t* parent;
+  HL_HD void operator()(const Pixel& px) const { parent[px.p] = in_set(mask[px.p], invert) ? px.local() : -1; }
+};
 
-// Links the trees of a and b; the larger root is hung under the smaller, so every root is the
-// smallest index of its component. atomicMin makes concurrent links safe: when another
-// thread changed a root meanwhile, the loop retries from what it found.
-__device__ void unite(int* parent, int a, int b) {
-  for (;;) {
-    a = find_root(parent, a);
-    b = find_root(parent, b);
-    if (a == b) return;
-    if (a < b) {
-      const int t = a;
-      a = b;
-      b = t;
-    }
-    const int old = atomicMin(&parent[a], b);
-    if (old == a) return;
+struct Merge {
+  const std::uint8_t* mask;
+  bool invert;
+  int connectivity;
+  std::int32_t* parent;
+  HL_HD void operator()(const Pixel& px) const {
+    if (!in_set(mask[px.p], invert)) return;
+    const std::uint64_t s = px.start();
+    merge_pixel<DeviceAtomics>(parent + s, mask + s, invert, px.width, px.y, px.x, connectivity);
   }
-}
+};
 
-// parent = own index for set pixels (of the mask, or of its complement), -1 elsewhere.
-__global__ void init_kernel(Layout l, const std::uint8_t* mask, bool invert, int* parent) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p < l.pixels) parent[p] = (mask[p] != 0) != invert ? int(p) : -1;
-}
-
-__global__ void merge_kernel(Layout l, int connectivity, int* parent) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p >= l.pixels || parent[p] < 0) return;
-  const PixelAt at = pixel_at(l, p);
-  const int i = at.image, y = at.y, x = at.x, w = l.width[i];
-  auto link = [&](int dy, int dx) {
-    const int yy = y + dy, xx = x + dx;
-    if (yy < 0 || xx < 0 || xx >= w) return;
-    const std::size_t q = l.offset[i] + std::size_t(yy) * w + std::size_t(xx);
-    if (parent[q] >= 0) unite(parent, int(p), int(q));
-  };
-  link(0, -1);
-  link(-1, 0);
-  if (connectivity == 8) {
-    link(-1, -1);
-    link(-1, 1);
+// Every set pixel points at its root afterwards. Other threads' finds may read a pixel while it
+// is rewritten: they see its old parent or its root, both ancestors on the same chain (atomic
+// loads and stores, so the reads are never torn).
+struct Flatten {
+  const std::uint8_t* mask;
+  bool invert;
+  std::int32_t* parent;
+  std::uint32_t* is_root;  // may be null
+  HL_HD void operator()(const Pixel& px) const {
+    if (!in_set(mask[px.p], invert)) return;
+    std::int32_t* local = parent + px.start();
+    const std::int32_t root = find_root<DeviceAtomics>(local, px.local());
+    exec::atomic_store(local[px.local()], root);
+    if (is_root) is_root[px.p] = root == px.local();
   }
-}
+};
 
-// Every set pixel points at its root; is_root marks the roots for the scan.
-__global__ void flatten_kernel(Layout l, int* parent, int* is_root) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p >= l.pixels) return;
-  if (parent[p] >= 0) parent[p] = find_root(parent, int(p));
-  is_root[p] = parent[p] == int(p);
-}
+// first_label[i] = roots before image i in the batch (the scan at its first pixel); the last
+// entry is the batch's label count.
+struct FirstLabels {
+  const ImageInfo* image;
+  std::size_t images, extent;
+  const std::uint64_t* rank;
+  std::uint64_t* first_label;
+  HL_HD void operator()(std::size_t i) const { first_label[i] = rank[i < images ? image[i].offset : extent]; }
+};
 
-// Label k of image i = rank of its root among the image's roots, in raster order, + 1.
-// rank: exclusive scan of is_root over the batch; image_base: the scan at the image's start.
-__global__ void label_kernel(Layout l, const int* parent, const int* rank, int* labels) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p >= l.pixels) return;
-  const int i = l.image_of[p];
-  labels[p] = parent[p] < 0 ? 0 : rank[parent[p]] - rank[l.offset[i]] + 1;
-}
+struct Labels {
+  const std::uint8_t* mask;
+  const std::int32_t* parent;
+  const std::uint64_t* rank;
+  std::int32_t* labels;
+  HL_HD void operator()(const Pixel& px) const {
+    const std::uint64_t s = px.start();
+    labels[px.p] = mask[px.p] ? std::int32_t(rank[s + std::uint64_t(parent[px.p])] - rank[s] + 1) : 0;
+  }
+};
 
-__global__ void stats_kernel(Layout l, const int* parent, const int* rank, LabelStats* stats) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p >= l.pixels || parent[p] < 0) return;
-  const PixelAt at = pixel_at(l, p);
-  const int y = at.y, x = at.x;
-  LabelStats& s = stats[rank[parent[p]]];  // the batch-wide rank: image i's labels follow image i-1's
-  atomicAdd(reinterpret_cast<unsigned long long*>(&s.area), 1ull);
-  atomicAdd(reinterpret_cast<unsigned long long*>(&s.sum_x), (unsigned long long)x);
-  atomicAdd(reinterpret_cast<unsigned long long*>(&s.sum_y), (unsigned long long)y);
-  atomicMin(&s.min_x, x);
-  atomicMin(&s.min_y, y);
-  atomicMax(&s.max_x, x);
-  atomicMax(&s.max_y, y);
-}
+// Each root initialises its label's record (roots are unique, so no two threads write one).
+struct InitStats {
+  const std::uint8_t* mask;
+  const std::int32_t* parent;
+  const std::uint64_t* rank;
+  LabelStats* stats;
+  std::size_t capacity;
+  std::uint32_t* overflow;
+  HL_HD void operator()(const Pixel& px) const {
+    if (!mask[px.p] || parent[px.p] != px.local()) return;
+    const std::uint64_t k = rank[px.p];
+    if (k < capacity) stats[k] = {0, 0, 0, 0x7fffffff, 0x7fffffff, -1, -1};
+    else exec::atomic_store(*overflow, 1u);
+  }
+};
 
-__global__ void stats_init_kernel(LabelStats* stats, std::size_t n) {
-  const std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (k < n) stats[k] = {0, 0, 0, 0x7fffffff, 0x7fffffff, -1, -1};
-}
-
-// Background components (4-connected) that reach the border stay background.
-__global__ void border_kernel(Layout l, const int* parent, int* reaches_border) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p >= l.pixels || parent[p] < 0) return;
-  const PixelAt at = pixel_at(l, p);
-  if (at.y == 0 || at.x == 0 || at.y == l.height[at.image] - 1 || at.x == l.width[at.image] - 1) reaches_border[parent[p]] = 1;
-}
-
-__global__ void fill_kernel(Layout l, const std::uint8_t* mask, const int* parent, const int* reaches_border, std::uint8_t* out) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (p < l.pixels) out[p] = mask[p] || !reaches_border[parent[p]];
-}
-
-unsigned blocks(std::size_t n) { return blocks_for(n, kThreads); }
-
-// The batch on the device: masks, layout tables, union-find parents.
-struct Device : DeviceArena {
-  Layout layout{};
-  std::uint8_t* mask = nullptr;
-  int* parent = nullptr;
-
-  // Uploads the masks and labels the set pixels (or, with invert, the unset ones).
-  Device(const PackedMasks& m, int connectivity, bool invert) {
-    layout = upload_layout(*this, m.offsets, m.heights, m.widths, m.images);
-    const std::size_t pixels = layout.pixels;
-    mask = alloc<std::uint8_t>(pixels);
-    parent = alloc<int>(pixels);
-    up(mask, m.mask, pixels);
-    if (err == cudaSuccess && pixels) {
-      init_kernel<<<blocks(pixels), kThreads>>>(layout, mask, invert, parent);
-      merge_kernel<<<blocks(pixels), kThreads>>>(layout, connectivity, parent);
-      err = cudaGetLastError();
+// One item per row adds each run of one label with one set of atomics, as the CPU adds runs.
+// Sums, minima and maxima of integers commute, so the order of the atomics does not matter.
+struct AddStats {
+  const std::int32_t* labels;
+  const std::uint64_t* first_label;
+  LabelStats* stats;
+  std::size_t capacity;
+  HL_HD void operator()(const Row& row) const {
+    const std::int32_t* in = labels + row.start;
+    for (int x0 = 0; x0 < row.width;) {
+      const std::int32_t label = in[x0];
+      int x1 = x0;
+      while (x1 + 1 < row.width && in[x1 + 1] == label) ++x1;
+      const std::uint64_t k = label > 0 ? first_label[row.image] + std::uint64_t(label - 1) : capacity;
+      if (k < capacity) {
+        LabelStats& s = stats[k];
+        const std::int64_t len = x1 - x0 + 1;
+        exec::atomic_add(s.area, len);
+        exec::atomic_add(s.sum_x, (std::int64_t(x0) + x1) * len / 2);
+        exec::atomic_add(s.sum_y, std::int64_t(row.y) * len);
+        exec::atomic_min(s.min_x, x0);
+        exec::atomic_max(s.max_x, x1);
+        exec::atomic_min(s.min_y, row.y);
+        exec::atomic_max(s.max_y, row.y);
+      }
+      x0 = x1 + 1;
     }
   }
 };
 
+// Background components (4-connected) that reach the image border stay background. Several
+// border pixels may mark one root: the same value, stored atomically.
+struct MarkBorder {
+  const std::uint8_t* mask;
+  const std::int32_t* parent;
+  std::uint32_t* reaches;
+  HL_HD void operator()(const Pixel& px) const {
+    if (mask[px.p]) return;
+    if (px.y == 0 || px.x == 0 || px.y == px.height - 1 || px.x == px.width - 1)
+      exec::atomic_store(reaches[px.start() + std::uint64_t(parent[px.p])], 1u);
+  }
+};
+
+struct Fill {
+  const std::uint8_t* mask;
+  const std::int32_t* parent;
+  const std::uint32_t* reaches;
+  std::uint8_t* out;
+  HL_HD void operator()(const Pixel& px) const {
+    out[px.p] = mask[px.p] != 0 || !reaches[px.start() + std::uint64_t(parent[px.p])];
+  }
+};
+
+// Parents of the set pixels (or, with invert, of the unset ones), flattened to their roots.
+std::int32_t* union_find(exec::Context& c, const Layout& l, const std::uint8_t* mask, bool invert, int connectivity, std::uint32_t* is_root) {
+  auto* parent = c.take<std::int32_t>(l.extent);
+  exec::for_each_pixel(c, l, InitParents{mask, invert, parent});
+  exec::for_each_pixel(c, l, Merge{mask, invert, connectivity, parent});
+  exec::for_each_pixel(c, l, Flatten{mask, invert, parent, is_root});
+  return parent;
+}
+
 }  // namespace
 
-bool label_components(const PackedMasks& m, int connectivity, Labelled& out, std::string* error) {
+void label_components(exec::Context& c, const Layout& l, const std::uint8_t* mask, int connectivity, const DeviceLabels& out) {
+  c.stage("components");
+  if (connectivity != 4 && connectivity != 8) {
+    c.fail("connectivity must be 4 or 8");
+    return;
+  }
+  const std::size_t mark = c.mark();
+  // is_root and rank have one entry more than the planes: the scan's last entry is the count.
+  auto* is_root = c.take<std::uint32_t>(l.extent + 1);
+  auto* rank = c.take<std::uint64_t>(l.extent + 1);
+  c.zero(is_root, (l.extent + 1) * sizeof(std::uint32_t));  // gaps between images hold no root
+  const std::int32_t* parent = union_find(c, l, mask, false, connectivity, is_root);
+  exec::exclusive_scan(c, is_root, rank, l.extent + 1);
+  exec::for_each(c, l.images + 1, FirstLabels{l.image, l.images, l.extent, rank, out.first_label});
+  exec::for_each_pixel(c, l, Labels{mask, parent, rank, out.labels});
+  exec::for_each_pixel(c, l, InitStats{mask, parent, rank, out.stats, out.capacity, out.overflow});
+  exec::for_each_row(c, l, AddStats{out.labels, out.first_label, out.stats, out.capacity});
+  c.release(mark);
+}
+
+void fill_holes(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* out) {
+  c.stage("fill holes");
+  const std::size_t mark = c.mark();
+  auto* reaches = c.take<std::uint32_t>(l.extent);
+  c.zero(reaches, l.extent * sizeof(std::uint32_t));
+  const std::int32_t* parent = union_find(c, l, mask, true, 4, nullptr);  // the background, 4-connected
+  exec::for_each_pixel(c, l, MarkBorder{mask, parent, reaches});
+  exec::for_each_pixel(c, l, Fill{mask, parent, reaches, out});
+  c.release(mark);
+}
+
+// ---- host-callable wrappers (cuda/components.hpp)
+
+bool label_components(const PackedMasks& m, int connectivity, Labelled& out, std::string* error, Path path, std::size_t capacity) {
   out = Labelled{};
-  Device d(m, connectivity, false);
-  const std::size_t pixels = d.layout.pixels;
-  auto* is_root = d.alloc<int>(pixels + 1);
-  auto* rank = d.alloc<int>(pixels + 1);
-  auto* labels = d.alloc<int>(pixels);
-  if (d.err == cudaSuccess && pixels) {
-    flatten_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.parent, is_root);
-    d.err = cudaMemset(is_root + pixels, 0, sizeof(int));
+  LayoutPlan plan;
+  if (!plan_layout(m.offsets, m.heights, m.widths, m.images, plan, error)) return false;
+  if (capacity == 0) capacity = std::max<std::size_t>(plan.extent, 1);  // a label has a pixel at least
+  std::vector<std::uint64_t> first(m.images + 1, 0);
+  std::vector<LabelStats> stats(capacity);
+  std::uint32_t overflow = 0;
+  out.labels.assign(plan.extent, 0);
+  const bool ok = exec::run_once(
+      path,
+      [&](exec::Context& c) {
+        const Layout l = upload_layout(c, plan);
+        c.stage("upload");
+        auto* mask = c.take<std::uint8_t>(plan.extent);
+        c.upload(mask, m.mask, plan.extent);
+        const DeviceLabels d{c.take<std::int32_t>(plan.extent), c.take<std::uint64_t>(m.images + 1), c.take<LabelStats>(capacity), capacity,
+                             c.take<std::uint32_t>(1)};
+        c.zero(d.labels, plan.extent * sizeof(std::int32_t));
+        c.zero(d.stats, capacity * sizeof(LabelStats));  // all of it goes down, labels or not
+        c.zero(d.overflow, sizeof(std::uint32_t));
+        label_components(c, l, mask, connectivity, d);
+        c.stage("download");
+        c.download(out.labels.data(), d.labels, plan.extent * sizeof(std::int32_t));
+        c.download(first.data(), d.first_label, first.size() * sizeof(std::uint64_t));
+        c.download(stats.data(), d.stats, capacity * sizeof(LabelStats));
+        c.download(&overflow, d.overflow, sizeof overflow);
+      },
+      error);
+  if (!ok) return false;
+  if (overflow) {
+    if (error) *error = "components: the batch has more than " + std::to_string(capacity) + " labels (the capacity given)";
+    return false;
   }
-  // rank = exclusive scan of is_root (pixels + 1 entries: the last is the batch's label count).
-  std::size_t scratch_bytes = 0;
-  if (d.err == cudaSuccess) d.err = cub::DeviceScan::ExclusiveSum(nullptr, scratch_bytes, is_root, rank, int(pixels + 1));
-  void* scratch = d.alloc<std::uint8_t>(scratch_bytes);
-  if (d.err == cudaSuccess) d.err = cub::DeviceScan::ExclusiveSum(scratch, scratch_bytes, is_root, rank, int(pixels + 1));
-  std::vector<int> rank_host(pixels + 1, 0);
-  d.down(rank_host.data(), rank, (pixels + 1) * sizeof(int));
-  const std::size_t total = std::size_t(rank_host[pixels]);
-  auto* stats = d.alloc<LabelStats>(total);
-  if (d.err == cudaSuccess && pixels) {
-    label_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.parent, rank, labels);
-    stats_init_kernel<<<blocks(total), kThreads>>>(stats, total);
-    stats_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.parent, rank, stats);
-    d.err = cudaGetLastError();
-  }
-  out.labels.resize(pixels);
-  out.stats.resize(total);
-  d.down(out.labels.data(), labels, pixels * sizeof(int));
-  d.down(out.stats.data(), stats, total * sizeof(LabelStats));
-  for (std::size_t i = 0; i < m.images; ++i) out.first_label.push_back(std::size_t(rank_host[m.offsets[i]]));
-  out.first_label.push_back(total);
-  if (d.err != cudaSuccess && error) *error = cudaGetErrorString(d.err);
-  return d.err == cudaSuccess;
+  out.first_label.assign(first.begin(), first.end());
+  out.stats.assign(stats.begin(), stats.begin() + std::ptrdiff_t(first.back()));
+  return true;
 }
 
-bool fill_holes(const PackedMasks& m, std::vector<std::uint8_t>& out, std::string* error) {
-  Device d(m, 4, true);  // the background, 4-connected
-  const std::size_t pixels = d.layout.pixels;
-  auto* reaches = d.alloc<int>(pixels);
-  auto* filled = d.alloc<std::uint8_t>(pixels);
-  if (d.err == cudaSuccess) d.err = cudaMemset(reaches, 0, std::max<std::size_t>(pixels, 1) * sizeof(int));
-  if (d.err == cudaSuccess && pixels) {
-    int* is_root = d.alloc<int>(pixels);  // flatten's by-product, unused here
-    flatten_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.parent, is_root);
-    border_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.parent, reaches);
-    fill_kernel<<<blocks(pixels), kThreads>>>(d.layout, d.mask, d.parent, reaches, filled);
-    d.err = cudaGetLastError();
-  }
-  out.resize(pixels);
-  d.down(out.data(), filled, pixels);
-  if (d.err != cudaSuccess && error) *error = cudaGetErrorString(d.err);
-  return d.err == cudaSuccess;
+bool fill_holes(const PackedMasks& m, std::vector<std::uint8_t>& out, std::string* error, Path path) {
+  return mask_to_plane(m, path, out, error,
+                       [](exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* filled) { fill_holes(c, l, mask, filled); });
 }
 
-}  // namespace hemolens::cuda
+HEMOLENS_CUDA_END

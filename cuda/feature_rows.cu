@@ -1,38 +1,41 @@
-#include <cuda_runtime.h>
-
+// Feature rows (cuda/feature_rows.hpp, cuda/stages.cuh): the shared formulas, one image per item.
 #include <string>
 
 #include "feature_rows.hpp"
 #include "features/feature_row.hpp"
+#include "stages.cuh"
 
-namespace hemolens::cuda {
+HEMOLENS_CUDA_BEGIN
 namespace {
 
-__global__ void rows_kernel(const features::ImageAccumulators* acc, std::size_t n, float* rows, std::size_t cols) {
-  const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  if (i < n) features::compute_row(acc[i], rows + i * cols);
-}
-
-bool ok(cudaError_t e, std::string* error) {
-  if (e == cudaSuccess) return true;
-  if (error) *error = cudaGetErrorString(e);
-  return false;
-}
+struct Rows {
+  const features::ImageAccumulators* acc;
+  float* rows;
+  std::size_t cols;
+  HL_HD void operator()(std::size_t i) const { features::compute_row(acc[i], rows + i * cols); }
+};
 
 }  // namespace
 
-int compute_rows(const features::ImageAccumulators* acc, std::size_t n, float* rows, std::size_t cols, std::string* error) {
-  features::ImageAccumulators* d_acc = nullptr;
-  float* d_rows = nullptr;
-  bool good = ok(cudaMalloc(&d_acc, n * sizeof *acc), error) && ok(cudaMalloc(&d_rows, n * cols * sizeof(float)), error) &&
-              ok(cudaMemcpy(d_acc, acc, n * sizeof *acc, cudaMemcpyHostToDevice), error);
-  if (good && n > 0) {
-    rows_kernel<<<unsigned((n + 63) / 64), 64>>>(d_acc, n, d_rows, cols);
-    good = ok(cudaGetLastError(), error) && ok(cudaMemcpy(rows, d_rows, n * cols * sizeof(float), cudaMemcpyDeviceToHost), error);
-  }
-  cudaFree(d_acc);
-  cudaFree(d_rows);
-  return good ? int(cols) : -1;
+void compute_rows(exec::Context& c, const features::ImageAccumulators* acc, std::size_t n, float* rows, std::size_t cols) {
+  c.stage("feature rows");
+  exec::for_each(c, n, Rows{acc, rows, cols});
 }
 
-}  // namespace hemolens::cuda
+int compute_rows(const features::ImageAccumulators* acc, std::size_t n, float* rows, std::size_t cols, std::string* error) {
+  const bool ok = exec::run_once(
+      Path::kFast,
+      [&](exec::Context& c) {
+        c.stage("upload");
+        auto* d_acc = c.take<features::ImageAccumulators>(n);
+        auto* d_rows = c.take<float>(n * cols);
+        c.upload(d_acc, acc, n * sizeof *acc);
+        compute_rows(c, d_acc, n, d_rows, cols);
+        c.stage("download");
+        c.download(rows, d_rows, n * cols * sizeof(float));
+      },
+      error);
+  return ok ? int(cols) : -1;
+}
+
+HEMOLENS_CUDA_END

@@ -1,31 +1,28 @@
-// One block per row; its threads walk the trees t = threadIdx.x, t + blockDim.x, ... and sum
-// the path lengths, then the block adds the partial sums in a fixed tree order (a shared
-// memory reduction), so a row's score does not depend on scheduling. Path lengths are summed
-// in double, as on the CPU (src/model/isolation_forest.cpp), so the two agree to float
-// rounding.
-#include <cuda_runtime.h>
+// Isolation-forest scoring (cuda/forest_score.hpp, cuda/stages.cuh). The path length of a row in
+// a tree is one HL_HD function. Portable path: one item per row sums its trees in order, in
+// double, exactly as the CPU (src/model/isolation_forest.cpp). Fast path (GPU): one block per
+// row, its threads walk trees t, t + blockDim.x, ... and a shared-memory reduction adds the
+// partial sums in a fixed order, so a score does not depend on scheduling; it differs from the
+// CPU's only by the order of the double additions (well below float rounding).
+#include <math.h>
 
 #include <string>
+#include <type_traits>
 
 #include "forest_score.hpp"
+#include "stages.cuh"
 
-namespace hemolens::cuda {
+HEMOLENS_CUDA_BEGIN
 namespace {
 
-constexpr int kThreads = 128;
-
-struct DeviceForest {
-  const std::int32_t* roots;
-  const std::int32_t* feature;
-  const float* threshold;
-  const std::int32_t* left;
-  const std::int32_t* right;
-  const float* adjustment;
-  int trees;
-  int max_depth;
+struct Forest {
+  const std::int32_t *roots, *feature, *left, *right;
+  const float *threshold, *adjustment;
+  int trees, max_depth;
+  double c_sample;
 };
 
-__device__ double tree_path(const DeviceForest& f, int tree, const float* row) {
+HL_HD double tree_path(const Forest& f, int tree, const float* row) {
   int node = f.roots[tree];
   int depth = 0;
   // depth <= max_depth always holds for a well-formed tree; the bound stops a damaged one.
@@ -37,8 +34,25 @@ __device__ double tree_path(const DeviceForest& f, int tree, const float* row) {
   return depth + double(f.adjustment[node]);
 }
 
-__global__ void score_kernel(DeviceForest f, const float* x, std::size_t cols, double c_sample, float* scores) {
-  __shared__ double partial[kThreads];
+HL_HD float score_of(const Forest& f, double path_sum) { return float(::exp2(-(path_sum / f.trees) / f.c_sample)); }
+
+struct ScoreRows {
+  Forest f;
+  const float* x;
+  std::size_t cols;
+  float* scores;
+  HL_HD void operator()(std::size_t i) const {
+    double sum = 0;
+    for (int t = 0; t < f.trees; ++t) sum += tree_path(f, t, x + i * cols);
+    scores[i] = score_of(f, sum);
+  }
+};
+
+#ifdef __CUDACC__
+constexpr int kBlock = 128;
+
+__global__ void score_block_kernel(Forest f, const float* x, std::size_t cols, float* scores) {
+  __shared__ double partial[kBlock];
   const float* row = x + std::size_t(blockIdx.x) * cols;
   double sum = 0;
   for (int t = threadIdx.x; t < f.trees; t += blockDim.x) sum += tree_path(f, t, row);
@@ -48,52 +62,58 @@ __global__ void score_kernel(DeviceForest f, const float* x, std::size_t cols, d
     if (int(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
     __syncthreads();
   }
-  if (threadIdx.x == 0) scores[blockIdx.x] = float(exp2(-(partial[0] / f.trees) / c_sample));
+  if (threadIdx.x == 0) scores[blockIdx.x] = score_of(f, partial[0]);
 }
-
-bool ok(cudaError_t e, std::string* error) {
-  if (e == cudaSuccess) return true;
-  if (error) *error = cudaGetErrorString(e);
-  return false;
-}
-
-// Device copies of the host arrays, freed together.
-struct Uploads {
-  void* p[8] = {};
-  int n = 0;
-  ~Uploads() {
-    for (int i = 0; i < n; ++i) cudaFree(p[i]);
-  }
-  template <typename T>
-  bool put(const T* host, std::size_t count, T** device, std::string* error) {
-    void* d = nullptr;
-    if (!ok(cudaMalloc(&d, count * sizeof(T)), error)) return false;
-    p[n++] = d;
-    *device = static_cast<T*>(d);
-    return ok(cudaMemcpy(d, host, count * sizeof(T), cudaMemcpyHostToDevice), error);
-  }
-};
+#endif
 
 }  // namespace
 
-bool score_forest(const ForestArrays& h, const float* x, std::size_t rows, std::size_t cols, float* scores, std::string* error) {
+void score_forest(exec::Context& c, const ForestArrays& a, const float* x, std::size_t rows, std::size_t cols, float* scores) {
+  c.stage("forest");
+  const Forest f{a.roots, a.feature, a.left, a.right, a.threshold, a.adjustment, int(a.trees), a.max_depth, a.c_sample};
+#ifdef __CUDACC__
+  if (c.path() == Path::kFast) {
+    if (!c.ok() || rows == 0 || !c.check_grid(rows, "forest")) return;
+    ++c.counters().launches;
+    score_block_kernel<<<unsigned(rows), kBlock, 0, c.stream()>>>(f, x, cols, scores);
+    c.check(cudaGetLastError(), "kernel launch");
+    return;
+  }
+#endif
+  exec::for_each(c, rows, ScoreRows{f, x, cols, scores});
+}
+
+bool score_forest(const ForestArrays& h, const float* x, std::size_t rows, std::size_t cols, float* scores, std::string* error, Path path) {
   if (rows == 0) return true;
   if (h.trees == 0 || h.nodes == 0) {
     if (error) *error = "empty forest";
     return false;
   }
-  Uploads up;
-  std::int32_t *roots, *feature, *left, *right;
-  float *threshold, *adjustment, *d_x, *d_scores;
-  const bool uploaded = up.put(h.roots, h.trees, &roots, error) && up.put(h.feature, h.nodes, &feature, error) &&
-                        up.put(h.threshold, h.nodes, &threshold, error) && up.put(h.left, h.nodes, &left, error) &&
-                        up.put(h.right, h.nodes, &right, error) && up.put(h.adjustment, h.nodes, &adjustment, error) &&
-                        up.put(x, rows * cols, &d_x, error);
-  if (!uploaded || !ok(cudaMalloc(reinterpret_cast<void**>(&d_scores), rows * sizeof(float)), error)) return false;
-  up.p[up.n++] = d_scores;
-  const DeviceForest f{roots, feature, threshold, left, right, adjustment, int(h.trees), h.max_depth};
-  score_kernel<<<unsigned(rows), kThreads>>>(f, d_x, cols, h.c_sample, d_scores);
-  return ok(cudaGetLastError(), error) && ok(cudaMemcpy(scores, d_scores, rows * sizeof(float), cudaMemcpyDeviceToHost), error);
+  return exec::run_once(
+      path,
+      [&](exec::Context& c) {
+        c.stage("upload");
+        ForestArrays d = h;
+        auto put = [&](const auto* host, std::size_t n, const auto** device) {
+          using T = std::remove_const_t<std::remove_pointer_t<decltype(host)>>;
+          T* p = c.take<T>(n);
+          c.upload(p, host, n * sizeof(T));
+          *device = p;
+        };
+        put(h.roots, h.trees, &d.roots);
+        put(h.feature, h.nodes, &d.feature);
+        put(h.threshold, h.nodes, &d.threshold);
+        put(h.left, h.nodes, &d.left);
+        put(h.right, h.nodes, &d.right);
+        put(h.adjustment, h.nodes, &d.adjustment);
+        const float* d_x = nullptr;
+        put(x, rows * cols, &d_x);
+        auto* d_scores = c.take<float>(rows);
+        score_forest(c, d, d_x, rows, cols, d_scores);
+        c.stage("download");
+        c.download(scores, d_scores, rows * sizeof(float));
+      },
+      error);
 }
 
-}  // namespace hemolens::cuda
+HEMOLENS_CUDA_END

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 
-namespace hemolens::cuda {
+#include "exec.hpp"
+
+HEMOLENS_CUDA_BEGIN
 
 // The flat arrays of src/model/isolation_forest.hpp, as host pointers.
 struct ForestArrays {
@@ -23,6 +25,7 @@ struct ForestArrays {
 
 // x: rows x cols row-major on the host; scores: rows floats on the host.
 // Returns false with `error` set when a device call fails.
-bool score_forest(const ForestArrays& forest, const float* x, std::size_t rows, std::size_t cols, float* scores, std::string* error);
+bool score_forest(const ForestArrays& forest, const float* x, std::size_t rows, std::size_t cols, float* scores, std::string* error,
+                  Path path = Path::kFast);
 
-}  // namespace hemolens::cuda
+HEMOLENS_CUDA_END

@@ -1,22 +1,24 @@
-// The first stages of segmentation on the device, over a whole batch of images of any sizes,
-// one launch per stage (cuda/preprocess.cu); they mirror src/cpu/color.cpp, src/cpu/filters.cpp
+// The first stages of segmentation over a whole batch of images of any sizes, one launch per
+// stage (cuda/preprocess.cu); they mirror src/cpu/color.cpp, src/cpu/filters.cpp
 // and steps 1-2 of src/cpu/segment.cpp bit for bit:
 //   1. white balance: per-image brightness histogram with channel sums, the background colour
 //      of the brightest fraction, integer gains; balanced R, G, B;
 //   2. stain = max(B - G, 0) and green, each Gaussian 5x5 (reflect-101) then median 3x3
 //      (replicated borders);
 //   3. 256-bin histograms of the smoothed stain and green planes (the thresholds' input).
-// Host-callable, no CUDA types in the API. Not yet run on a GPU: tests/gpu/gpu_checks.cpp
-// compares it with the CPU on fixtures (issue 4).
+// Host-callable, no CUDA types in the API.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace hemolens::cuda {
+#include "exec.hpp"
 
-// Images packed back to back as in hemolens::ImageBatch: RGB, rows packed.
+HEMOLENS_CUDA_BEGIN
+
+// Images packed back to back as in hemolens::ImageBatch: RGB, rows packed; byte offsets are
+// multiples of 3.
 struct PackedBatch {
   const std::uint8_t* rgb = nullptr;
   const std::size_t* offsets = nullptr;  // byte offset of image i
@@ -34,6 +36,7 @@ struct Preprocessed {
 };
 
 // Returns false with `error` set when a device call fails.
-bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error);
+bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error,
+                Path path = Path::kFast);
 
-}  // namespace hemolens::cuda
+HEMOLENS_CUDA_END

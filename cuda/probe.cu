@@ -1,8 +1,14 @@
-#include <cuda_runtime.h>
-
 #include "probe.hpp"
 
-namespace hemolens::cuda {
+#ifdef __CUDACC__
+#include <cuda_runtime.h>
+#else
+#include <thread>
+#endif
+
+HEMOLENS_CUDA_BEGIN
+
+#ifdef __CUDACC__
 
 Probe probe() {
   Probe p;
@@ -21,8 +27,21 @@ Probe probe() {
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
   p.devices = n;
+  p.gpu = true;
   p.message = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
   return p;
 }
 
-}  // namespace hemolens::cuda
+#else
+
+// The host execution always has its one "device": the CPU, through Thrust's TBB backend.
+Probe probe() {
+  Probe p;
+  p.devices = 1;
+  p.message = "host execution of cuda/ (Thrust TBB backend, " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads)";
+  return p;
+}
+
+#endif
+
+HEMOLENS_CUDA_END

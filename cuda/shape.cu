@@ -1,120 +1,109 @@
-// Batched shape moments (cuda/shape.hpp): one thread per pixel of the whole batch, each set
-// pixel giving its moment terms, its boundary edges and its position for the box. A warp
-// whose set pixels all lie in one image (nearly every warp: the images are thousands of
-// pixels, so only a warp across an image boundary differs) reduces them with shuffles and
-// one lane adds the totals with atomics; a warp across images adds lane by lane. Integer
-// sums, minima and maxima do not depend on the order, so the result equals the CPU's.
-#include <cuda_runtime.h>
-
-#include <climits>
+// Batched shape moments (cuda/shape.hpp, cuda/stages.cuh): one item per image row sums its set
+// pixels' moment terms, boundary edges and extent (as the CPU sums per row), then adds them to
+// its image's accumulator with one set of atomics. Integer sums, minima and maxima commute, so
+// any order of the atomics gives the CPU's values exactly.
 #include <string>
 
-#include "packed_layout.cuh"
 #include "shape.hpp"
+#include "stages.cuh"
 
-namespace hemolens::cuda {
+HEMOLENS_CUDA_BEGIN
 namespace {
 
-constexpr int kThreads = 256;  // a multiple of 32: every warp is full, as the shuffles need
-constexpr unsigned kFullWarp = 0xffffffffu;
-constexpr int kSums = 11;  // m00, m10, m01, m20, m11, m02, m30, m21, m12, m03, edges
+using features::ShapeAccumulator;
 
-// Per image. The sums are unsigned only because 64-bit atomicAdd is; every term is
-// non-negative and the totals stay below 2^63, so they read back as the CPU's int64.
-struct DeviceShape {
-  unsigned long long sum[kSums];
-  int min_x, max_x, min_y, max_y;
+struct InitShape {
+  PerImage<ShapeAccumulator> out;
+  HL_HD void operator()(std::size_t i) const {
+    ShapeAccumulator& s = *out[i];
+    s.moments = {};
+    s.edges = 0;
+    s.min_x = s.min_y = 0x7fffffff;  // above any coordinate: atomic minima start here
+    s.max_x = s.max_y = -1;
+  }
 };
 
-__device__ unsigned long long warp_sum(unsigned long long v) {
-  for (int d = 16; d > 0; d /= 2) v += __shfl_xor_sync(kFullWarp, v, d);
-  return v;
-}
-__device__ int warp_min(int v) {
-  for (int d = 16; d > 0; d /= 2) v = min(v, __shfl_xor_sync(kFullWarp, v, d));
-  return v;
-}
-__device__ int warp_max(int v) {
-  for (int d = 16; d > 0; d /= 2) v = max(v, __shfl_xor_sync(kFullWarp, v, d));
-  return v;
-}
-
-__device__ void add_to(DeviceShape& s, const unsigned long long* sum, int min_x, int max_x, int min_y, int max_y) {
-  for (int k = 0; k < kSums; ++k) atomicAdd(&s.sum[k], sum[k]);
-  atomicMin(&s.min_x, min_x);
-  atomicMax(&s.max_x, max_x);
-  atomicMin(&s.min_y, min_y);
-  atomicMax(&s.max_y, max_y);
-}
-
-__global__ void shape_kernel(Layout l, const std::uint8_t* mask, DeviceShape* shapes) {
-  const std::size_t p = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  // No early return per thread: every lane of the warp takes part in the shuffles below.
-  const bool in = p < l.pixels && mask[p] != 0;
-  const unsigned set = __ballot_sync(kFullWarp, in);
-  if (set == 0) return;  // the same for the whole warp
-  PixelAt at{-1, 0, 0};
-  unsigned long long s[kSums] = {};
-  if (in) {
-    at = pixel_at(l, p);
-    const int h = l.height[at.image], w = l.width[at.image];
-    const std::uint8_t* row = mask + l.offset[at.image] + std::size_t(at.y) * std::size_t(w);
-    // As cpu boundary_edges: a side is an edge where the neighbour is outside the mask or
-    // outside the image.
-    const int edges = (at.x == 0 || !row[at.x - 1]) + (at.x == w - 1 || !row[at.x + 1]) + (at.y == 0 || !row[at.x - std::ptrdiff_t(w)]) +
-                      (at.y == h - 1 || !row[at.x + std::ptrdiff_t(w)]);
-    const unsigned long long x = unsigned(at.x), y = unsigned(at.y);
-    const unsigned long long terms[kSums] = {1, x, y, x * x, x * y, y * y, x * x * x, x * x * y, x * y * y, y * y * y, unsigned(edges)};
-    for (int k = 0; k < kSums; ++k) s[k] = terms[k];
+struct RowMoments {
+  const std::uint8_t* mask;
+  PerImage<ShapeAccumulator> out;
+  HL_HD void operator()(const Row& row) const {
+    const std::uint8_t* m = mask + row.start;
+    const std::uint8_t* up = row.y > 0 ? m - row.width : nullptr;
+    const std::uint8_t* down = row.y + 1 < row.height ? m + row.width : nullptr;
+    const int w = row.width;
+    std::int64_t n = 0, sx = 0, sx2 = 0, sx3 = 0, edges = 0;
+    int x0 = -1, x1 = -1;
+    for (int x = 0; x < w; ++x) {
+      if (!m[x]) continue;
+      const std::int64_t xx = x;
+      ++n;
+      sx += xx;
+      sx2 += xx * xx;
+      sx3 += xx * xx * xx;
+      // As cpu boundary_edges: a side is an edge where the neighbour is outside the mask or
+      // outside the image.
+      edges += (x == 0 || !m[x - 1]) + (x == w - 1 || !m[x + 1]) + (!up || !up[x]) + (!down || !down[x]);
+      if (x0 < 0) x0 = x;
+      x1 = x;
+    }
+    if (!n) return;
+    const std::int64_t y = row.y;
+    features::MaskMoments& mo = out[row.image]->moments;
+    ShapeAccumulator& s = *out[row.image];
+    exec::atomic_add(mo.m00, n);
+    exec::atomic_add(mo.m10, sx);
+    exec::atomic_add(mo.m01, n * y);
+    exec::atomic_add(mo.m20, sx2);
+    exec::atomic_add(mo.m11, sx * y);
+    exec::atomic_add(mo.m02, n * y * y);
+    exec::atomic_add(mo.m30, sx3);
+    exec::atomic_add(mo.m21, sx2 * y);
+    exec::atomic_add(mo.m12, sx * y * y);
+    exec::atomic_add(mo.m03, n * y * y * y);
+    exec::atomic_add(s.edges, edges);
+    exec::atomic_min(s.min_x, x0);
+    exec::atomic_max(s.max_x, x1);
+    exec::atomic_min(s.min_y, row.y);
+    exec::atomic_max(s.max_y, row.y);
   }
-  const int image = __shfl_sync(kFullWarp, at.image, __ffs(set) - 1);
-  if (__all_sync(kFullWarp, !in || at.image == image)) {
-    // Lanes outside the mask add zeros and the identities of min and max.
-    for (int k = 0; k < kSums; ++k) s[k] = warp_sum(s[k]);
-    const int min_x = warp_min(in ? at.x : INT_MAX), max_x = warp_max(in ? at.x : -1);
-    const int min_y = warp_min(in ? at.y : INT_MAX), max_y = warp_max(in ? at.y : -1);
-    if (threadIdx.x % 32 == 0) add_to(shapes[image], s, min_x, max_x, min_y, max_y);
-  } else if (in) {
-    add_to(shapes[at.image], s, at.x, at.x, at.y, at.y);
+};
+
+// An empty mask keeps the accumulator's defaults: box min 0, max -1, as on the CPU.
+struct FinishShape {
+  PerImage<ShapeAccumulator> out;
+  HL_HD void operator()(std::size_t i) const {
+    ShapeAccumulator& s = *out[i];
+    if (s.moments.m00 == 0) s.min_x = s.min_y = 0;
   }
-}
+};
 
 }  // namespace
 
-bool shape_moments(const PackedMasks& m, std::vector<features::ShapeAccumulator>& out, std::string* error) {
-  DeviceArena a;
-  const Layout l = upload_layout(a, m.offsets, m.heights, m.widths, m.images);
-  auto* mask = a.alloc<std::uint8_t>(l.pixels);
-  a.up(mask, m.mask, l.pixels);
-  DeviceShape none{};  // minima start above any coordinate, maxima below
-  none.min_x = none.min_y = INT_MAX;
-  none.max_x = none.max_y = -1;
-  std::vector<DeviceShape> host(m.images, none);
-  auto* shapes = a.alloc<DeviceShape>(m.images);
-  a.up(shapes, host.data(), host.size() * sizeof(DeviceShape));
-  if (a.err == cudaSuccess && l.pixels) {
-    shape_kernel<<<blocks_for(l.pixels, kThreads), kThreads>>>(l, mask, shapes);
-    a.err = cudaGetLastError();
-  }
-  a.down(host.data(), shapes, host.size() * sizeof(DeviceShape));
-  out.assign(m.images, features::ShapeAccumulator{});
-  if (a.err != cudaSuccess) {
-    if (error) *error = cudaGetErrorString(a.err);
-    return false;
-  }
-  for (std::size_t i = 0; i < m.images; ++i) {
-    const DeviceShape& d = host[i];
-    if (d.sum[0] == 0) continue;  // empty: the defaults, as the CPU (box min 0, max -1)
-    features::ShapeAccumulator& o = out[i];
-    auto v = [&](int k) { return std::int64_t(d.sum[k]); };
-    o.moments = {v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8), v(9)};
-    o.edges = v(10);
-    o.min_x = d.min_x;
-    o.max_x = d.max_x;
-    o.min_y = d.min_y;
-    o.max_y = d.max_y;
-  }
-  return true;
+void shape_moments(exec::Context& c, const Layout& l, const std::uint8_t* mask, PerImage<ShapeAccumulator> out) {
+  c.stage("shape");
+  exec::for_each(c, l.images, InitShape{out});
+  exec::for_each_row(c, l, RowMoments{mask, out});
+  exec::for_each(c, l.images, FinishShape{out});
 }
 
-}  // namespace hemolens::cuda
+bool shape_moments(const PackedMasks& m, std::vector<ShapeAccumulator>& out, std::string* error) {
+  LayoutPlan plan;
+  if (!plan_layout(m.offsets, m.heights, m.widths, m.images, plan, error)) return false;
+  out.assign(m.images, ShapeAccumulator{});
+  return exec::run_once(
+      Path::kFast,
+      [&](exec::Context& c) {
+        const Layout l = upload_layout(c, plan);
+        c.stage("upload");
+        auto* mask = c.take<std::uint8_t>(plan.extent);
+        auto* shapes = c.take<ShapeAccumulator>(m.images);
+        c.upload(mask, m.mask, plan.extent);
+        c.upload(shapes, out.data(), m.images * sizeof(ShapeAccumulator));  // the other fields' defaults
+        shape_moments(c, l, mask, packed(shapes, 1));
+        c.stage("download");
+        c.download(out.data(), shapes, m.images * sizeof(ShapeAccumulator));
+      },
+      error);
+}
+
+HEMOLENS_CUDA_END

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu/chamfer.hpp"
+
 namespace hemolens::cpu {
 
 namespace {
@@ -72,27 +74,8 @@ void close(const Plane8& in, Plane8& out, int radius) {
 }
 
 Plane32 chamfer_distance(const Plane8& mask) {
-  const int h = mask.height, w = mask.width;
-  constexpr std::int32_t kFar = 1 << 28;
-  Plane32 d(h, w);
-  for (std::size_t i = 0; i < d.size(); ++i) d.data[i] = mask.data[i] ? 0 : kFar;
-  auto relax = [&](int y, int x, int yy, int xx, std::int32_t step) {
-    if (yy >= 0 && yy < h && xx >= 0 && xx < w) d.at(y, x) = std::min(d.at(y, x), d.at(yy, xx) + step);
-  };
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      relax(y, x, y, x - 1, 3);
-      relax(y, x, y - 1, x - 1, 4);
-      relax(y, x, y - 1, x, 3);
-      relax(y, x, y - 1, x + 1, 4);
-    }
-  for (int y = h - 1; y >= 0; --y)
-    for (int x = w - 1; x >= 0; --x) {
-      relax(y, x, y, x + 1, 3);
-      relax(y, x, y + 1, x + 1, 4);
-      relax(y, x, y + 1, x, 3);
-      relax(y, x, y + 1, x - 1, 4);
-    }
+  Plane32 d(mask.height, mask.width);
+  chamfer_passes(mask.data.data(), d.data.data(), mask.height, mask.width);
   return d;
 }
 

@@ -26,6 +26,15 @@
 //   shape.fix      the masks as in components.fix, then the CPU's int64 values per mask (x 15):
 //                  moments m00 m10 m01 m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x,
 //                  min_y, max_y (cpu::measure_shape)
+//   lane.fix       uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB, int32 lane
+//                  parameters {green level, stain level, cell radius, nucleus radius, balance
+//                  target}, double {bright fraction}, then the CPU's chain (reference_chains.hpp):
+//                  int32 per image {height, width, background R G B, stain level, green level},
+//                  uint32 colour histograms, GLCM, LBP, ring-2 LBP (as ImageAccumulators), int64
+//                  shape values per image and region (x 15, as shape.fix), uint32 stain and green
+//                  histograms (x 256), uint64 {cols}, float feature rows (images x cols)
+//   bench.fix      uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB of sample
+//                  images (the benchmark replicates them)
 //   forest_K.fix   int32 {max_depth}, uint64 {cols, rows}, double {c(psi)}, int32 roots,
 //                  int32 feature, float threshold, int32 left, int32 right, float adjustment,
 //                  float rows x cols, float CPU scores
@@ -35,6 +44,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "features/accumulators.hpp"
 
 namespace hemolens::gpu_fixture {
 
@@ -60,6 +71,35 @@ std::vector<T> read_array(std::ifstream& in, const std::string& what) {
   in.read(reinterpret_cast<char*>(v.data()), std::streamsize(n * sizeof(T)));
   if (!in) throw std::runtime_error("fixture: " + what + " is truncated");
   return v;
+}
+
+// The 32-bit words of an array of std::uint32_t (an accumulator's histogram), appended to v.
+template <typename A>
+void append_words(std::vector<std::uint32_t>& v, const A& array) {
+  const auto* p = reinterpret_cast<const std::uint32_t*>(&array);
+  v.insert(v.end(), p, p + sizeof array / sizeof(std::uint32_t));
+}
+
+// The 15 integers of a shape accumulator that shape.fix and lane.fix hold: moments m00 m10 m01
+// m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x, min_y, max_y.
+inline void append_shape_values(std::vector<std::int64_t>& v, const features::ShapeAccumulator& s) {
+  const features::MaskMoments& m = s.moments;
+  v.insert(v.end(), {m.m00, m.m10, m.m01, m.m20, m.m11, m.m02, m.m30, m.m21, m.m12, m.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
+}
+
+// What lane.fix holds of one image's accumulators, flattened as the fixture stores it.
+struct LaneValues {
+  std::vector<std::int32_t> head;  // height, width, background R G B, stain level, green level
+  std::vector<std::uint32_t> hist, glcm, lbp, lbp2;
+  std::vector<std::int64_t> shape;  // cell then nucleus, 15 values each
+};
+inline void append_lane_values(LaneValues& v, const features::ImageAccumulators& a) {
+  v.head.insert(v.head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold});
+  append_words(v.hist, a.hist);
+  append_words(v.glcm, a.glcm);
+  append_words(v.lbp, a.lbp);
+  append_words(v.lbp2, a.lbp2);
+  for (const auto& s : a.shape) append_shape_values(v.shape, s);
 }
 
 }  // namespace hemolens::gpu_fixture

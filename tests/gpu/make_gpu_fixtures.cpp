@@ -1,8 +1,11 @@
 // Writes the CPU reference results that gpu_checks compares the GPU against (tests/gpu/
-// fixture_io.hpp): the accumulators and feature rows of the bundled sample images (plus
-// degenerate accumulators: an empty image, a cell without nucleus), and isolation forests
-// with their CPU scores. Runs on the CPU machine; the folder travels to the GPU machine.
-//   make_gpu_fixtures SAMPLE_DIR OUT_DIR
+// fixture_io.hpp): per kernel family the inputs (sample images and their masks, the edge-case
+// and random masks of cases.hpp, accumulators, forests) and the CPU's answers, the lane's
+// chain on a batch of sample images, and the images the benchmark replicates. Runs on the CPU
+// machine; the folder travels to the GPU machine (scripts/gpu-check --pack).
+//   make_gpu_fixtures [--small] SAMPLE_DIR OUT_DIR
+// --small: a few images per family (the set the sanitizers run, and the one CI checks on every
+// commit through the host execution).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +23,8 @@
 #include "cpu/segment.hpp"
 #include "features/feature_row.hpp"
 #include "fixture_io.hpp"
+#include "cases.hpp"
+#include "reference_chains.hpp"
 #include "hemolens/decode.hpp"
 #include "hemolens/image.hpp"
 #include "hemolens/schema.hpp"
@@ -30,6 +35,9 @@ using namespace hemolens;
 namespace fx = hemolens::gpu_fixture;
 
 namespace {
+
+bool small = false;  // --small
+std::size_t scaled(std::size_t full, std::size_t reduced) { return small ? reduced : full; }
 
 // The sample's JPEG files, sorted so that the fixtures are the same on every machine.
 std::vector<fs::path> jpegs(const fs::path& sample) {
@@ -45,6 +53,7 @@ void write_features(const fs::path& sample, const fs::path& out) {
   const std::size_t cols = feature_schema().features.size();
   std::vector<features::ImageAccumulators> acc;
   for (const fs::path& f : files) {
+    if (acc.size() >= scaled(files.size(), 3)) break;
     const DecodeResult d = decode_file(f, {});
     if (!d.image) continue;
     acc.emplace_back();
@@ -69,18 +78,12 @@ void write_features(const fs::path& sample, const fs::path& out) {
 void write_preprocess(const fs::path& sample, const fs::path& out) {
   const std::vector<fs::path> files = jpegs(sample);
   ImageBatch batch;
-  for (std::size_t k = 0; k < files.size() && batch.size() < 10; k += 11) {
+  for (std::size_t k = 0; k < files.size() && batch.size() < scaled(10, 6); k += 11) {
     const DecodeResult d = decode_file(files[k], {});
     batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
-    if (batch.size() == 2) {  // crops of the second image: odd sizes, and tiny ones
-      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 1}, {2, 3}, {5, 4}}) {
-        std::vector<std::uint8_t> crop;
-        for (int y = 0; y < h; ++y)
-          for (int x = 0; x < w; ++x)
-            for (int c = 0; c < 3; ++c) crop.push_back(d.image->rgb[(std::size_t(y + 100) * d.image->width + std::size_t(x + 90)) * 3 + c]);
-        batch.add(crop.data(), h, w, k);
-      }
-    }
+    if (batch.size() == 2)  // crops of the second image: odd sizes, and tiny ones
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 1}, {2, 3}, {5, 4}})
+        gpu_fixture::add_crop(batch, batch.view(1), 100, 90, h, w, k);
   }
   const double bright_fraction = 0.25;
   const int target = 224;
@@ -88,23 +91,15 @@ void write_preprocess(const fs::path& sample, const fs::path& out) {
   std::vector<std::int32_t> background;
   std::vector<std::uint32_t> stain_hist, green_hist;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const cpu::BalancedRgb rgb = cpu::white_balance(batch.view(i), bright_fraction, target);
-    Plane8 blurred, smooth_stain, smooth_green;
-    cpu::gaussian_blur(cpu::stain_channel(rgb), blurred, 5);
-    cpu::median_blur(blurred, smooth_stain, 3);
-    cpu::gaussian_blur(rgb.g, blurred, 5);
-    cpu::median_blur(blurred, smooth_green, 3);
-    std::uint32_t hs[256], hg[256];
-    cpu::histogram(smooth_stain, nullptr, hs);
-    cpu::histogram(smooth_green, nullptr, hg);
-    r.insert(r.end(), rgb.r.data.begin(), rgb.r.data.end());
-    g.insert(g.end(), rgb.g.data.begin(), rgb.g.data.end());
-    b.insert(b.end(), rgb.b.data.begin(), rgb.b.data.end());
-    stain.insert(stain.end(), smooth_stain.data.begin(), smooth_stain.data.end());
-    green.insert(green.end(), smooth_green.data.begin(), smooth_green.data.end());
-    background.insert(background.end(), rgb.background.begin(), rgb.background.end());
-    stain_hist.insert(stain_hist.end(), hs, hs + 256);
-    green_hist.insert(green_hist.end(), hg, hg + 256);
+    const gpu_fixture::PreprocessReference p = gpu_fixture::preprocess_reference(batch.view(i), bright_fraction, target);
+    r.insert(r.end(), p.rgb.r.data.begin(), p.rgb.r.data.end());
+    g.insert(g.end(), p.rgb.g.data.begin(), p.rgb.g.data.end());
+    b.insert(b.end(), p.rgb.b.data.begin(), p.rgb.b.data.end());
+    stain.insert(stain.end(), p.stain.data.begin(), p.stain.data.end());
+    green.insert(green.end(), p.green.data.begin(), p.green.data.end());
+    background.insert(background.end(), p.rgb.background.begin(), p.rgb.background.end());
+    stain_hist.insert(stain_hist.end(), p.stain_hist, p.stain_hist + 256);
+    green_hist.insert(green_hist.end(), p.green_hist, p.green_hist + 256);
   }
   std::ofstream o(out / "preprocess.fix", std::ios::binary);
   fx::write_array(o, std::vector<std::uint64_t>(batch.offsets.begin(), batch.offsets.end()));
@@ -119,12 +114,13 @@ void write_preprocess(const fs::path& sample, const fs::path& out) {
   std::printf("preprocess.fix: %zu images of mixed sizes, %zu pixels\n", batch.size(), r.size());
 }
 
-// Masks of mixed sizes for the mask kernels: the nucleus and stained-object masks of sample
-// images, random masks, and edge cases (empty, full, single pixel, single row and column).
+// Masks of mixed sizes for the mask kernels: the stained-object and dark masks of sample
+// images, random masks, the edge cases of cases.hpp (U shapes, spirals, combs, frames on
+// the border, one pixel wide) and many small random masks in one batch.
 std::vector<Plane8> fixture_masks(const fs::path& sample) {
   std::vector<Plane8> masks;
   const std::vector<fs::path> files = jpegs(sample);
-  for (std::size_t k = 0; k < files.size() && masks.size() < 8; k += 17) {
+  for (std::size_t k = 0; k < files.size() && masks.size() < scaled(8, 2); k += 17) {
     const DecodeResult d = decode_file(files[k], {});
     const cpu::BalancedRgb rgb = cpu::white_balance({d.image->rgb.data(), d.image->height, d.image->width}, 0.25, 224);
     const Plane8 stain = cpu::stain_channel(rgb);
@@ -141,6 +137,8 @@ std::vector<Plane8> fixture_masks(const fs::path& sample) {
     for (auto& v : m.data) v = u(rng) < density;
     masks.push_back(m);
   }
+  for (const auto& e : gpu_fixture::edge_masks()) masks.push_back(e.mask);
+  for (const auto& r : gpu_fixture::random_masks(scaled(200, 40), 17)) masks.push_back(r.mask);
   return masks;
 }
 
@@ -259,7 +257,7 @@ void write_textures(const fs::path& sample, const fs::path& out) {
     for (const auto& region : acc->lbp) lbp.insert(lbp.end(), std::begin(region), std::end(region));
     for (const auto& region : acc->lbp2) lbp2.insert(lbp2.end(), std::begin(region), std::end(region));
   };
-  for (std::size_t k = 0; k < files.size() && offsets.size() < 8; k += 9) {
+  for (std::size_t k = 0; k < files.size() && offsets.size() < scaled(8, 2); k += 9) {
     const DecodeResult d = decode_file(files[k], {});
     const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
     add(seg.rgb.g, seg.cell, seg.nucleus);
@@ -282,7 +280,7 @@ void write_histograms(const fs::path& sample, const fs::path& out) {
   std::vector<std::int32_t> heights, widths;
   std::vector<std::uint8_t> planes[6];
   std::vector<std::uint32_t> hist;
-  for (std::size_t k = 4; k < files.size() && offsets.size() < 6; k += 13) {
+  for (std::size_t k = 4; k < files.size() && offsets.size() < scaled(6, 2); k += 13) {
     const DecodeResult d = decode_file(files[k], {});
     const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
     offsets.push_back(planes[0].size());
@@ -314,7 +312,7 @@ void write_histograms(const fs::path& sample, const fs::path& out) {
 void write_shape(const fs::path& sample, const std::vector<Plane8>& fixture_set, const fs::path& out) {
   const std::vector<fs::path> files = jpegs(sample);
   std::vector<Plane8> masks;
-  for (std::size_t k = 2; k < files.size() && masks.size() < 8; k += 17) {
+  for (std::size_t k = 2; k < files.size() && masks.size() < scaled(8, 2); k += 17) {
     const DecodeResult d = decode_file(files[k], {});
     const cpu::Segmentation seg = cpu::segment({d.image->rgb.data(), d.image->height, d.image->width}, {});
     masks.push_back(seg.cell);
@@ -346,15 +344,72 @@ void write_shape(const fs::path& sample, const std::vector<Plane8>& fixture_set,
   for (const Plane8& m : masks) {
     features::ShapeAccumulator s;
     cpu::measure_shape(m, s);
-    const features::MaskMoments& mo = s.moments;
-    expected.insert(expected.end(), {mo.m00, mo.m10, mo.m01, mo.m20, mo.m11, mo.m02, mo.m30, mo.m21, mo.m12, mo.m03, s.edges, s.min_x,
-                                     s.max_x, s.min_y, s.max_y});
+    fx::append_shape_values(expected, s);
     pixels += m.size();
   }
   std::ofstream o(out / "shape.fix", std::ios::binary);
   write_masks(o, masks);
   fx::write_array(o, expected);
   std::printf("shape.fix: %zu masks of mixed sizes, %zu pixels\n", masks.size(), pixels);
+}
+
+// The device-resident lane (cuda/lane.hpp) on sample images and two crops, with the lane's
+// default parameters: the accumulators its chain fills and their feature rows, from the same
+// chain of CPU functions (reference_chains.hpp).
+void write_lane(const fs::path& sample, const fs::path& out) {
+  const std::vector<fs::path> files = jpegs(sample);
+  ImageBatch batch;
+  for (std::size_t k = 5; k < files.size() && batch.size() < scaled(8, 3); k += 9) {
+    const DecodeResult d = decode_file(files[k], {});
+    batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
+    if (batch.size() == 1)
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 40}}) gpu_fixture::add_crop(batch, batch.view(0), 150, 150, h, w, k);
+  }
+  // cuda::LaneParams' defaults: green level 170, stain level 60, radii 6 and 2, balance 0.25 -> 224.
+  const std::vector<std::int32_t> params = {170, 60, 6, 2, 224};
+  const double bright_fraction = 0.25;
+  const std::size_t cols = feature_schema().features.size();
+  fx::LaneValues values;
+  std::vector<std::uint32_t> stain_hist, green_hist;
+  std::vector<float> rows(batch.size() * cols);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const gpu_fixture::LaneReference r = gpu_fixture::lane_reference(batch.view(i), bright_fraction, params[4], params[0], params[1], params[2], params[3]);
+    fx::append_lane_values(values, *r.acc);
+    stain_hist.insert(stain_hist.end(), r.stain_hist, r.stain_hist + 256);
+    green_hist.insert(green_hist.end(), r.green_hist, r.green_hist + 256);
+    features::compute_row(*r.acc, &rows[i * cols]);
+  }
+  std::ofstream o(out / "lane.fix", std::ios::binary);
+  fx::write_array(o, std::vector<std::uint64_t>(batch.offsets.begin(), batch.offsets.end()));
+  fx::write_array(o, batch.heights);
+  fx::write_array(o, batch.widths);
+  fx::write_array(o, batch.pixels);
+  fx::write_array(o, params);
+  fx::write_array(o, std::vector<double>{bright_fraction});
+  fx::write_array(o, values.head);
+  for (const auto* v : {&values.hist, &values.glcm, &values.lbp, &values.lbp2}) fx::write_array(o, *v);
+  fx::write_array(o, values.shape);
+  fx::write_array(o, stain_hist);
+  fx::write_array(o, green_hist);
+  fx::write_array(o, std::vector<std::uint64_t>{cols});
+  fx::write_array(o, rows);
+  std::printf("lane.fix: %zu images of mixed sizes\n", batch.size());
+}
+
+// Decoded sample images of every class, which the benchmark replicates to a large batch.
+void write_bench(const fs::path& sample, const fs::path& out) {
+  const std::vector<fs::path> files = jpegs(sample);
+  ImageBatch batch;
+  for (std::size_t k = 0; k < files.size() && batch.size() < scaled(16, 2); k += 4) {
+    const DecodeResult d = decode_file(files[k], {});
+    batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
+  }
+  std::ofstream o(out / "bench.fix", std::ios::binary);
+  fx::write_array(o, std::vector<std::uint64_t>(batch.offsets.begin(), batch.offsets.end()));
+  fx::write_array(o, batch.heights);
+  fx::write_array(o, batch.widths);
+  fx::write_array(o, batch.pixels);
+  std::printf("bench.fix: %zu sample images\n", batch.size());
 }
 
 void write_forest(const fs::path& out, int k, const model::ForestParams& p, std::size_t rows, std::size_t cols) {
@@ -383,24 +438,27 @@ void write_forest(const fs::path& out, int k, const model::ForestParams& p, std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: make_gpu_fixtures SAMPLE_DIR OUT_DIR\n");
+  small = argc == 4 && std::string(argv[1]) == "--small";
+  if (argc != 3 && !small) {
+    std::fprintf(stderr, "usage: make_gpu_fixtures [--small] SAMPLE_DIR OUT_DIR\n");
     return 2;
   }
-  const fs::path out = argv[2];
+  const fs::path sample = argv[argc - 2], out = argv[argc - 1];
   fs::create_directories(out);
-  write_features(argv[1], out);
-  write_preprocess(argv[1], out);
-  const std::vector<Plane8> masks = fixture_masks(argv[1]);
+  write_features(sample, out);
+  write_preprocess(sample, out);
+  const std::vector<Plane8> masks = fixture_masks(sample);
   write_components(masks, out);
   write_morphology(masks, out);
   write_distance(masks, out);
-  write_textures(argv[1], out);
-  write_histograms(argv[1], out);
-  write_shape(argv[1], masks, out);
+  write_textures(sample, out);
+  write_histograms(sample, out);
+  write_shape(sample, masks, out);
+  write_lane(sample, out);
+  write_bench(sample, out);
   const std::size_t cols = feature_schema().features.size();
-  write_forest(out, 0, {200, 256, 42}, 3000, cols);
-  write_forest(out, 1, {37, 16, 1}, 2000, cols);
-  write_forest(out, 2, {1, 2, 3}, 500, cols);
+  write_forest(out, 0, {200, 256, 42}, scaled(3000, 300), cols);
+  write_forest(out, 1, {37, 16, 1}, scaled(2000, 200), cols);
+  write_forest(out, 2, {1, 2, 3}, scaled(500, 50), cols);
   return 0;
 }

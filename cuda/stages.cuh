@@ -1,0 +1,93 @@
+// The device-level stages of cuda/, for chaining a batch on the device (cuda/lane.cu now, the
+// whole CUDA backend later): every stage reads and writes device planes of a batch laid out
+// by a Layout, enqueues its work on the context's stream, takes its scratch from the context's
+// pool and never synchronises or copies to the host. Outputs are taken by the caller; a
+// "counts" output is added to (the caller zeroes it), any other output is written whole. A
+// stage gives its scratch back when it returns: its work is queued by then, and later work on
+// the same stream runs after it, so the next stage may reuse that memory at once.
+// Each host-callable *.hpp function is a one-shot wrapper around these (upload, stage,
+// download), which is what the parity tests and the GPU check call.
+// Included by .cu files only.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "components.hpp"     // LabelStats
+#include "exec.cuh"
+#include "features/accumulators.hpp"
+#include "forest_score.hpp"   // ForestArrays
+#include "lane.hpp"          // LaneParams
+#include "layout.cuh"
+#include "morphology.hpp"     // Morph
+
+HEMOLENS_CUDA_BEGIN
+
+// ---- layout (layout.cu): the image table on the device, then its row and tile tables.
+Layout upload_layout(exec::Context& c, const LayoutPlan& plan);
+Layout build_layout(exec::Context& c, const LayoutPlan& plan, const ImageInfo* device_images);
+
+// ---- preprocess.cu: white balance, stain, Gaussian 5x5 and median 3x3 of stain and green,
+// their 256-bin histograms (src/cpu/color.cpp, src/cpu/filters.cpp).
+struct PreprocessOut {
+  std::uint8_t *r, *g, *b;          // balanced colour, one byte per pixel
+  std::uint8_t *stain, *green;      // smoothed
+  std::int32_t* background;         // images x 3: the raw background colour
+  std::uint32_t *stain_hist, *green_hist;  // images x 256 (written)
+};
+void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, double bright_fraction, int target, const PreprocessOut& out);
+
+// ---- components.cu
+struct DeviceLabels {
+  std::int32_t* labels;         // per pixel: 0 background, 1..n per image in raster order
+  std::uint64_t* first_label;   // images + 1: image i's labels are stats[first_label[i] ...]
+  LabelStats* stats;            // `capacity` entries
+  std::size_t capacity;
+  std::uint32_t* overflow;      // set to 1 when the batch has more labels than capacity
+};
+void label_components(exec::Context& c, const Layout& l, const std::uint8_t* mask, int connectivity, const DeviceLabels& out);
+void fill_holes(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* out);
+
+// ---- morphology.cu (the ellipse of radius <= kMaxMorphRadius; `out` may not alias `in`)
+constexpr int kMaxMorphRadius = 31;
+void morphology(exec::Context& c, const Layout& l, const std::uint8_t* in, Morph op, int radius, std::uint8_t* out);
+
+// ---- distance.cu: chamfer (3-4) distance to the nearest set pixel (cpu::chamfer_distance).
+void chamfer_distance(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::int32_t* out);
+
+// ---- shape.cu: moments, boundary edges and bounding box of each image's mask (the other
+// fields of out are left as they are).
+void shape_moments(exec::Context& c, const Layout& l, const std::uint8_t* mask, PerImage<features::ShapeAccumulator> out);
+
+// ---- histograms.cu: colour histograms per region (counts: 4 regions x kChannels x 256).
+struct DeviceRegionPlanes {
+  const std::uint8_t *r, *g, *b, *cell, *nucleus, *background;
+};
+constexpr int kColourBins = features::kRegions * features::kChannels * 256;
+void colour_histograms(exec::Context& c, const Layout& l, const DeviceRegionPlanes& p, PerImage<std::uint32_t> out);
+
+// ---- textures.cu: symmetric GLCM (3 regions x 4 distances x 32 x 32) and LBP (3 x 10, rings
+// 1 and 2) of the cell, nucleus and cytoplasm (written).
+struct DeviceTextures {
+  PerImage<std::uint32_t> glcm, lbp, lbp2;
+};
+void texture_counts(exec::Context& c, const Layout& l, const std::uint8_t* grey, const std::uint8_t* cell, const std::uint8_t* nucleus,
+                    const DeviceTextures& out);
+
+// ---- feature_rows.cu: the shared formulas, one image per item.
+void compute_rows(exec::Context& c, const features::ImageAccumulators* acc, std::size_t n, float* rows, std::size_t cols);
+
+// ---- forest_score.cu: every row against every tree; the arrays of `f` are device pointers.
+void score_forest(exec::Context& c, const ForestArrays& f, const float* x, std::size_t rows, std::size_t cols, float* scores);
+
+// ---- lane.cu: the stages of the device-resident batch that have no other home yet.
+// Provisional masks from fixed levels (LaneParams), until the device segmentation replaces them.
+struct MaskPlanes {
+  std::uint8_t *cell, *nucleus, *background;
+};
+void provisional_masks(exec::Context& c, const Layout& l, const PreprocessOut& pre, const LaneParams& p, const MaskPlanes& out);
+// The accumulators the stages above fill (zeroing the rest): size, background colour, levels,
+// colour histograms, shape moments of cell and nucleus, textures.
+void measure_lane(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const LaneParams& p,
+                  features::ImageAccumulators* acc);
+
+HEMOLENS_CUDA_END
