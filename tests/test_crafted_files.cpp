@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <tuple>
@@ -72,6 +73,20 @@ class StoreEdit {
       H5Dclose(d);
     }
     attribute("n_images", std::int64_t(n));
+  }
+
+  // Replaces the string attribute `name` by `value`.
+  void string_attribute(const char* name, const std::string& value) {
+    H5Adelete(file_, name);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* text = value.c_str();
+    H5Awrite(a, type, &text);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
   }
 
   template <class T>
@@ -164,6 +179,54 @@ TEST(CraftedStore, ShardAttributesAreCheckedAndAHugeShardCountCostsNothing) {
   EXPECT_NE(r.output.find("missing 2000000000 of 2000000001 shards (index 1, 2, 3"), std::string::npos) << r.output;
   EXPECT_LT(r.peak_rss_mb, 300);
   EXPECT_FALSE(fs::exists(dir.path / "out.h5"));
+}
+
+// A string attribute's descriptor in the file: its 4-byte length `length`, then the 8-byte
+// address of a global heap collection (found by its "GCOL" signature). Returns its offset.
+std::size_t find_string_descriptor(const std::string& bytes, std::uint32_t length) {
+  const std::string len(reinterpret_cast<const char*>(&length), 4);
+  for (std::size_t at = bytes.find(len); at != std::string::npos; at = bytes.find(len, at + 1)) {
+    if (at + 12 > bytes.size()) break;
+    std::uint64_t heap = 0;
+    std::memcpy(&heap, &bytes[at + 4], 8);
+    if (heap + 4 <= bytes.size() && bytes.compare(heap, 4, "GCOL") == 0) return at;
+  }
+  throw std::runtime_error("no descriptor of a " + std::to_string(length) + "-byte string");
+}
+
+TEST(CraftedStore, AStringAttributeClaimingGigabytesIsRefusedBeforeAllocation) {
+  test::TempDir dir("crafted-attribute");
+  const fs::path file = sample_copy(dir, "attribute.h5");
+  StoreEdit(file).string_attribute("created", std::string(1234, 'x'));
+  ASSERT_EQ(read_store(file).meta.created, std::string(1234, 'x'));  // the edit alone is a good store
+  std::string bytes = test::read_file(file);
+  const std::uint32_t claimed = 0xFFFFFF00u;  // libhdf5 1.10 allocated this much before reading
+  std::memcpy(&bytes[find_string_descriptor(bytes, 1234)], &claimed, 4);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  const test::CommandResult r = test::run_hemolens("info " + file.string());
+  expect_refused(r, file, "attribute created claims a string of 4294967040 bytes");
+  EXPECT_LT(r.peak_rss_mb, 300);
+}
+
+// hemolens writes the oldest object headers (version 1); the newest format (version 2
+// headers, attributes in dense storage past 8 of them) is read by the same checks, so a file
+// in it gets the reader's own message, never a false "crafted".
+TEST(CraftedStore, NewestFormatHeadersAreParsedAndDenseAttributesRefused) {
+  test::TempDir dir("crafted-newest");
+  for (const int attributes : {3, 20}) {
+    const fs::path file = dir.path / ("newest-" + std::to_string(attributes) + ".h5");
+    const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    H5Fclose(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    H5Pclose(fapl);
+    for (int i = 0; i < attributes; ++i) StoreEdit(file).string_attribute(("note" + std::to_string(i)).c_str(), std::string(40 + i, 'n'));
+    const std::string error = error_of_read(file);
+    if (attributes == 3) {
+      EXPECT_NE(error.find("missing attribute schema_version"), std::string::npos) << error;
+    } else {
+      EXPECT_NE(error.find("the root group keeps its attributes in dense storage"), std::string::npos) << error;
+    }
+  }
 }
 
 // ---- bundles ----------------------------------------------------------------------------

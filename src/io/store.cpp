@@ -25,6 +25,7 @@
 #include "hemolens/atomic_file.hpp"
 #include "hemolens/crash_point.hpp"
 #include "hemolens/quality.hpp"
+#include "store_raw.hpp"
 
 namespace hemolens {
 namespace fs = std::filesystem;
@@ -343,98 +344,31 @@ void require_variable_string(hid_t type, const std::string& what) {
     throw std::runtime_error(what + " is not a variable-length string");
 }
 
-std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
-  std::uint64_t v = 0;
-  for (std::size_t i = bytes; i-- > 0;) v = v << 8 | p[i];
-  return v;
-}
-
-// The objects of the global heap collection at `heap` (index -> size), where libhdf5 keeps
-// variable-length strings. It copies as many bytes as the heap says an object has, into a
-// buffer as long as the string's descriptor says (a heap object larger than its heap crashed
-// it in H5HG_read; found by fuzz/fuzz_store), so the collection must be well formed first.
-// Collection: "GCOL", version 1, 3 reserved bytes, its size; then objects: index (2),
-// references (2), reserved (4), size, data padded to 8 bytes; index 0 is the free space,
-// whose size counts its header (a free space of 0 bytes hung libhdf5; found by fuzz_store).
-std::map<std::uint64_t, std::uint64_t> heap_objects(std::istream& in, hsize_t file_bytes, std::size_t sizeof_size, std::uint64_t heap,
-                                                    const std::string& where) {
-  const auto bad = [&](const std::string& what) { return std::runtime_error(where + ": a string heap " + what + " (damaged or crafted file)"); };
-  const std::size_t header = 8 + sizeof_size, object_header = 8 + sizeof_size;
-  if (heap > file_bytes || file_bytes - heap < header) throw bad("lies outside the file");
-  std::vector<unsigned char> head(header);
-  in.seekg(std::streamoff(heap));
-  if (!in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size())) || std::memcmp(head.data(), "GCOL", 4) != 0)
-    throw bad("is not where a string points");
-  const std::uint64_t size = little_endian(&head[8], sizeof_size);
-  if (size < header || size > file_bytes - heap) throw bad("claims more bytes than the file holds");
-  std::vector<unsigned char> collection(static_cast<std::size_t>(size));
-  in.seekg(std::streamoff(heap));
-  if (!in.read(reinterpret_cast<char*>(collection.data()), std::streamsize(collection.size()))) throw bad("cannot be read");
-  std::map<std::uint64_t, std::uint64_t> objects;
-  for (std::size_t at = header; at + object_header <= collection.size();) {
-    const std::uint64_t id = little_endian(&collection[at], 2), bytes = little_endian(&collection[at + 8], sizeof_size);
-    if (id == 0) {  // free space: libhdf5 steps over it by its size, so 0 would loop for ever
-      if (bytes == 0 || bytes > collection.size() - at) throw bad("has a malformed free space");
-      at += std::size_t(bytes);
-      continue;
-    }
-    if (bytes > collection.size() - at - object_header) throw bad("has an object larger than the heap");
-    objects[id] = bytes;
-    at += object_header + std::size_t((bytes + 7) / 8 * 8);
-  }
-  return objects;
-}
-
-std::size_t sizeof_size_of(hid_t file, std::size_t* sizeof_addr = nullptr) {
+// The file as plain bytes, for the checks of store_raw.hpp.
+store_raw::RawFile raw_file(hid_t file) {
+  store_raw::RawFile raw;
+  std::vector<char> name(std::size_t(std::max<ssize_t>(H5Fget_name(file, nullptr, 0), 0)) + 1);
+  H5Fget_name(file, name.data(), name.size());
+  raw.path = name.data();
+  hsize_t bytes = 0;
+  check(H5Fget_filesize(file, &bytes), "cannot get the file size");
+  raw.bytes = bytes;
   PlistId fcpl(check_id(H5Fget_create_plist(file), "cannot get the file's layout"));
-  std::size_t addr = 0, size = 0;
-  check(H5Pget_sizes(fcpl.get(), &addr, &size), "cannot get the file's address size");
-  if (sizeof_addr) *sizeof_addr = addr;
-  return size;
+  check(H5Pget_sizes(fcpl.get(), &raw.sizeof_addr, &raw.sizeof_size), "cannot get the file's address size");
+  if (raw.sizeof_addr < 2 || raw.sizeof_addr > 8 || raw.sizeof_size < 2 || raw.sizeof_size > 8)
+    throw std::runtime_error("the file's addresses or lengths have a width hemolens does not read (damaged or crafted file)");
+  return raw;
 }
 
-// Every global heap collection in the file must be well formed before libhdf5 reads a
-// string: the string attributes' descriptors cannot be read through its API, so their heaps
-// are found by their signature ("GCOL", version 1, at least libhdf5's 4 KiB) and checked.
-void require_heaps_well_formed(hid_t file, const fs::path& path) {
-  hsize_t file_bytes = 0;
-  check(H5Fget_filesize(file, &file_bytes), "cannot get the file size");
-  const std::size_t sizeof_size = sizeof_size_of(file);
-  std::ifstream in(path, std::ios::binary), heap_in(path, std::ios::binary);
-  constexpr std::size_t kBlock = 1 << 20, kOverlap = 16;
-  std::vector<char> block(kBlock + kOverlap);
-  std::uint64_t base = 0;  // file offset of block[0]
-  std::size_t have = 0;
-  while (in.read(block.data() + have, std::streamsize(kBlock)) || in.gcount() > 0) {
-    have += std::size_t(in.gcount());
-    for (std::size_t i = 0; i + 16 <= have; ++i) {
-      if (std::memcmp(&block[i], "GCOL\x01\0\0\0", 8) != 0) continue;
-      const std::uint64_t size = little_endian(reinterpret_cast<const unsigned char*>(&block[i + 8]), std::min<std::size_t>(sizeof_size, 8));
-      if (size >= 4096) heap_objects(heap_in, file_bytes, sizeof_size, base + i, "a string heap at byte " + std::to_string(base + i));
-    }
-    const std::size_t keep = std::min(have, kOverlap - 1);
-    std::memmove(block.data(), block.data() + have - keep, keep);
-    base += have - keep;
-    have = keep;
-  }
-}
-
-// libhdf5 1.10 allocates a conversion buffer of the length a variable-length string's
-// descriptor claims before it reads the string (a 32 KB file claiming a 1.8 GB string took
-// 1.8 GB; found by fuzz/fuzz_store). So the descriptors (a 4-byte length, then the global
-// heap address and index) are read from the file first, and every length must fit in it.
+// The file extents of a dataset of strings, whose descriptors store_raw checks before
+// libhdf5 reads them.
 void require_string_lengths_fit(hid_t file, hid_t dataset, const std::string& name) {
-  hsize_t file_bytes = 0;
-  check(H5Fget_filesize(file, &file_bytes), "cannot get the file size");
-  std::size_t sizeof_addr = 0;
-  const std::size_t sizeof_size = sizeof_size_of(file, &sizeof_addr);
-  const std::size_t descriptor = 4 + sizeof_addr + 4;
   PlistId dcpl(check_id(H5Dget_create_plist(dataset), "cannot get the layout of " + name));
-  std::vector<std::pair<haddr_t, hsize_t>> extents;  // where the descriptors are, in file bytes
+  std::vector<store_raw::Extent> extents;
   const H5D_layout_t layout = H5Pget_layout(dcpl.get());
   if (layout == H5D_CONTIGUOUS) {
     const haddr_t at = H5Dget_offset(dataset);
-    if (at != HADDR_UNDEF) extents.emplace_back(at, H5Dget_storage_size(dataset));
+    if (at != HADDR_UNDEF) extents.push_back({at, H5Dget_storage_size(dataset)});
   } else if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl.get()) == 0) {
     SpaceId space(check_id(H5Dget_space(dataset), "cannot get the dataspace of " + name));
     hsize_t chunks = 0;
@@ -444,33 +378,21 @@ void require_string_lengths_fit(hid_t file, hid_t dataset, const std::string& na
       unsigned mask = 0;
       haddr_t at = HADDR_UNDEF;
       check(H5Dget_chunk_info(dataset, space.get(), i, offset, &mask, &at, &size), "cannot locate a chunk of " + name);
-      extents.emplace_back(at, size);
+      if (at == HADDR_UNDEF) throw std::runtime_error(name + " points past the end of the file");
+      extents.push_back({at, size});
     }
   } else {
     throw std::runtime_error(name + " is stored in a way hemolens does not write (compact or compressed strings)");
   }
-  std::vector<char> name_buf(std::size_t(std::max<ssize_t>(H5Fget_name(file, nullptr, 0), 0)) + 1);
-  H5Fget_name(file, name_buf.data(), name_buf.size());
-  std::ifstream in(name_buf.data(), std::ios::binary);
-  std::map<std::uint64_t, std::map<std::uint64_t, std::uint64_t>> heaps;
-  for (const auto& [at, size] : extents) {
-    if (at == HADDR_UNDEF || at > file_bytes || size > file_bytes - at) throw std::runtime_error(name + " points past the end of the file");
-    std::vector<unsigned char> raw(static_cast<std::size_t>(size));
-    in.seekg(std::streamoff(at));
-    if (!in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()))) throw std::runtime_error("cannot read " + name);
-    for (std::size_t d = 0; d + descriptor <= raw.size(); d += descriptor) {
-      const std::uint64_t length = little_endian(&raw[d], 4);
-      if (length > file_bytes)
-        throw std::runtime_error(name + " claims a string of " + std::to_string(length) + " bytes in a file of " + std::to_string(file_bytes));
-      if (length == 0) continue;
-      const std::uint64_t heap = little_endian(&raw[d + 4], sizeof_addr), index = little_endian(&raw[d + 4 + sizeof_addr], 4);
-      auto it = heaps.find(heap);
-      if (it == heaps.end()) it = heaps.emplace(heap, heap_objects(in, file_bytes, sizeof_size, heap, name)).first;
-      const auto object = it->second.find(index);
-      if (object == it->second.end() || object->second != length)
-        throw std::runtime_error(name + ": a string does not match its heap object (damaged or crafted file)");
-    }
-  }
+  store_raw::require_string_descriptors_fit(raw_file(file), extents, name);
+}
+
+// An object's header (its datatype, its attributes) read as plain bytes, before libhdf5
+// converts any of its strings.
+void require_header_fits(hid_t file, hid_t object, const std::string& name) {
+  H5O_info_t info{};
+  check(H5Oget_info2(object, &info, H5O_INFO_BASIC), "cannot locate " + name);
+  store_raw::require_header_fits(raw_file(file), info.addr, name);
 }
 
 // Strings HDF5 allocated for a variable-length read, released however the copy ends.
@@ -491,6 +413,7 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name) {
   if (n == 0) return {};
   TypeId mem_type = utf8_string_type();
   SpaceId space(check_id(H5Dget_space(dataset.get()), "cannot get the dataspace of " + name));
+  require_header_fits(file, dataset.get(), name);
   require_string_lengths_fit(file, dataset.get(), name);
   VlenStrings raw{std::vector<char*>(n, nullptr), mem_type.get(), space.get()};
   check(H5Dread(dataset.get(), mem_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.pointers.data()), "cannot read " + name);
@@ -838,7 +761,8 @@ StoreData read_store(const fs::path& path) {
   silence_hdf5_errors();
   return naming_file(path, [&] {
     FileId file = open_store(path);
-    require_heaps_well_formed(file.get(), path);
+    store_raw::require_heaps_well_formed(raw_file(file.get()));
+    require_header_fits(file.get(), file.get(), "the root group");
     StoreData data;
     data.meta = read_meta(file.get());
     data.classes = read_strings(file.get(), "/classes");
