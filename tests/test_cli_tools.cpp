@@ -146,9 +146,12 @@ TEST(CliTools, SegmentWritesLabelMasksOfAFolderThatMatchTheFeatures) {
   EXPECT_TRUE(fs::exists(dir.path / "m" / "basophil" / "BA_101381.mask.png"));
   EXPECT_FALSE(fs::exists(dir.path / "m" / "basophil" / "BA_101381.png"));
   fs::create_directories(dir.path / "empty");
-  const auto empty = test::run_hemolens("segment " + (dir.path / "empty").string() + " -o " + (dir.path / "n").string());
+  // A folder without images is reported and ends in exit status 1, and costs the other inputs nothing.
+  const auto empty = test::run_hemolens("segment " + (dir.path / "empty").string() + " " + (data / "basophil" / "BA_101381.jpg").string() +
+                                        " -o " + (dir.path / "n").string());
   EXPECT_EQ(empty.status, 1) << empty.output;
   EXPECT_NE(empty.output.find("no image files where hemolens looks for them"), std::string::npos) << empty.output;
+  EXPECT_TRUE(fs::exists(dir.path / "n" / "BA_101381.png")) << empty.output;
 }
 
 // Debian's XGBoost has no CUDA: asking for the GPU is an error naming the fix, and `auto` on

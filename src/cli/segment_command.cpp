@@ -53,16 +53,25 @@ void write_png(const fs::path& path, const cv::Mat& image) {
   if (!cv::imwrite(path.string(), image)) throw std::runtime_error("cannot write " + path.string());
 }
 
-// Folders are read as datasets (their layout, their order); files are taken as given.
-std::vector<Job> plan(const SegmentArgs& a) {
+// Folders are read as datasets (their layout, their order); files are taken as given, and so
+// is a folder named like an image (x.jpg/), which the decoder then refuses, as extract does.
+// A folder without images is reported like a bad file: the other inputs are still segmented.
+std::vector<Job> plan(const SegmentArgs& a, int* failed) {
   std::vector<Job> jobs;
   const fs::path out(a.out);
   for (const auto& input : a.inputs) {
-    if (!fs::is_directory(input)) {
+    if (!fs::is_directory(input) || has_image_extension(input)) {
       jobs.push_back({input, out / fs::path(input).stem()});
       continue;
     }
-    const Dataset ds = scan_dataset(input);  // a folder without images is an error naming what it holds
+    Dataset ds;
+    try {
+      ds = scan_dataset(input);
+    } catch (const std::runtime_error& e) {
+      std::printf("%s: skipped: %s\n", input.c_str(), e.what());
+      ++*failed;
+      continue;
+    }
     for (const auto& k : ds.skipped) std::printf("%s: skipped: %s\n", (fs::path(input) / k.path).c_str(), k.reason.c_str());
     for (const auto& e : ds.entries) jobs.push_back({e.path, (out / e.rel_path).replace_extension()});
   }
@@ -72,7 +81,7 @@ std::vector<Job> plan(const SegmentArgs& a) {
 void run(const SegmentArgs& a) {
   if (a.no_outlines && !a.masks) throw std::runtime_error("--no-outlines leaves nothing to write: add --masks");
   int failed = 0;
-  for (const Job& job : plan(a)) {
+  for (const Job& job : plan(a, &failed)) {
     const DecodeResult r = decode_file(job.image, {});
     if (!r.image) {
       std::printf("%s: skipped: %s\n", job.image.c_str(), r.reason.c_str());
