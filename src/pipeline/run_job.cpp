@@ -220,7 +220,7 @@ json run_record(const RunContext& ctx) {
 void require_same_run(const fs::path& run_json, const json& now) {
   const json before = json::parse(read_text(run_json));
   for (const char* key : {"dataset", "shards", "backend", "batch", "test"}) {
-    if (before.value(key, json()) != now[key])
+    if (before.value(key, json()) != now.value(key, json()))
       throw std::runtime_error(run_json.parent_path().string() + " was started with " + key + " = " +
                                before.value(key, json()).dump() + " (see run.json), but this spec asks for " +
                                now.value(key, json()).dump() + ": use another --run-dir, or delete that directory to start over");
