@@ -19,12 +19,7 @@ namespace {
 std::vector<std::string> keys_known_in(const std::string& table) {
   const std::string base = "name = \"t\"\ndataset = \"/d\"\nrun_dir = \"/r\"\n";
   const std::string text = base + (table.empty() ? "" : "[" + table + "]\n") + "no_such_key = 1\n";
-  std::string message;
-  try {
-    parse_job_spec(text, "/s/keys.toml");
-  } catch (const std::exception& e) {
-    message = e.what();
-  }
+  const std::string message = test::error_of([&] { parse_job_spec(text, "/s/keys.toml"); });
   const auto open = message.find("(known here: ");
   if (open == std::string::npos) return {};
   std::vector<std::string> keys;

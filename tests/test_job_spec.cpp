@@ -24,18 +24,8 @@ namespace hemolens {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using test::TempDir;
-
-// The message of the exception `f` throws, or "" when it throws nothing.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string parse_error(const std::string& toml, const SpecOverrides& o = {}) {
   return error_of([&] { parse_job_spec(toml, "/specs/bad.toml", o); });

@@ -20,16 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 std::set<std::string> paths_of(const StoreData& s, const std::vector<std::size_t>& rows) {
   std::set<std::string> out;
