@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,17 @@ struct CommandResult {
   double peak_rss_mb = 0;
 };
 CommandResult run_hemolens(const std::string& args, const std::string& env = "");
+
+// The message of the exception `f` throws, or "" when it throws nothing.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A file's bytes (empty when it cannot be read).
 std::string read_file(const std::filesystem::path& p);

@@ -22,6 +22,7 @@ namespace hemolens {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using test::TempDir;
 
 // Everything a StoreWriter is given, so a test can write it and compare what comes back.
@@ -108,16 +109,6 @@ void expect_same_content(const StoreData& got, const Sample& want) {
   EXPECT_EQ(got.features, want.features);
   EXPECT_EQ(row_fields(got.images), row_fields(want.rows));
   EXPECT_EQ(skipped_fields(got.skipped), skipped_fields(want.skipped));
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 Sample concatenate(const std::vector<Sample>& parts) {

@@ -4,6 +4,8 @@
 // one is writing, and removed.
 #pragma once
 #include <filesystem>
+#include <functional>
+#include <iosfwd>
 #include <string>
 
 namespace hemolens {
@@ -21,5 +23,10 @@ void remove_stale_temporaries(const std::filesystem::path& final_path);
 
 // Writes `bytes` to `final_path` atomically; throws naming the file when it cannot.
 void write_file_atomic(const std::filesystem::path& final_path, const std::string& bytes);
+
+// The same for output too large to hold in memory (a CSV export of a whole store): `write`
+// streams into the temporary file, which is renamed once it returns and the stream is good.
+// If `write` throws, the temporary is removed and the exception passes on.
+void write_file_atomic(const std::filesystem::path& final_path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace hemolens

@@ -31,7 +31,10 @@ struct Dataset {
   std::vector<SkippedImage> skipped;  // rejected while scanning (directories named *.jpg, ...)
 };
 
-// Throws std::runtime_error with a clear message when `input` cannot be read at all.
+// Throws std::runtime_error with a clear message when `input` cannot be read at all, and when
+// it holds no image where the layout expects one (an empty run would pass unnoticed): the
+// message says what was found, what layout is expected, and where images lie deeper when
+// they do (data/train/CLASS/*.jpg given as data).
 Dataset scan_dataset(const std::filesystem::path& input);
 
 // Shard `index` of `count` (0-based): a contiguous slice of the sorted entries, so that

@@ -84,6 +84,26 @@ StoreData read_store(const std::filesystem::path& path);
 void merge_stores(const std::vector<std::filesystem::path>& shards, const std::filesystem::path& out,
                   bool allow_partial = false);
 
+// Stores made of the rows of others (src/io/store_rows.cpp).
+
+// The rows `rows` of `data`, in that order, with its classes, feature columns and metadata
+// (shard 0 of 1); the skipped files are not carried over.
+StoreData select_rows(const StoreData& data, const std::vector<std::size_t>& rows);
+
+// Writes `data` as a store (whole or absent, like every store).
+void write_store(const std::filesystem::path& path, const StoreData& data);
+
+// Concatenates independent stores of the same feature schema (a training and a test set
+// extracted apart, two sites' images) in the order given: classes become the sorted union
+// and labels are renumbered by class name; when the stores come from different datasets each
+// path is prefixed with its store's dataset, so every row still names its file. Refuses other
+// schemas or feature columns, naming both files.
+struct ConcatSummary {
+  std::size_t rows = 0;
+  std::size_t duplicate_ids = 0;  // images (same content hash) found in more than one store
+};
+ConcatSummary concat_stores(const std::vector<std::filesystem::path>& stores, const std::filesystem::path& out);
+
 std::string utc_now_iso8601();
 
 }  // namespace hemolens

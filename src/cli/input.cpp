@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "cli/csv_table.hpp"
 #include "hemolens/backend.hpp"
 #include "pipeline/extract.hpp"
 
@@ -43,11 +44,15 @@ StoreData load_input(const InputOptions& in, const fs::path& scratch, std::strin
   return read_store(opt.output);
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
+void require_images(const StoreData& store, const std::string& name, const std::string& command) {
+  if (store.rows > 0) return;
+  if (store.skipped.empty()) throw std::runtime_error(command + ": " + name + " holds no images");
+  std::string why;
+  for (std::size_t i = 0; i < store.skipped.size() && i < 3; ++i)
+    why += (i ? "; " : "") + store.skipped[i].path + ": " + store.skipped[i].reason;
+  if (store.skipped.size() > 3) why += "; ...";
+  throw std::runtime_error(command + ": no image of " + name + " could be used (" + std::to_string(store.skipped.size()) +
+                           " skipped: " + why + ")");
 }
 
 }  // namespace hemolens::cli

@@ -25,6 +25,8 @@ struct ScratchDir {
 // `name` says what was read, for messages.
 StoreData load_input(const InputOptions& in, const std::filesystem::path& scratch, std::string* name);
 
-std::string csv_field(const std::string& s);  // quoted when it holds a comma, quote or newline
+// An input of which no image could be used is an error naming why (the first reasons), not a
+// table without predictions: a SLURM array task would otherwise succeed with nothing.
+void require_images(const StoreData& store, const std::string& name, const std::string& command);
 
 }  // namespace hemolens::cli

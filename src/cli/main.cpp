@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/commands.hpp"
+#include "cli/suggest.hpp"
 #include "hemolens/version.hpp"
 #include "pipeline/process_tuning.hpp"
 
@@ -17,10 +18,11 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "log more detail");
   hemolens::cli::add_registered_commands(app);
   spdlog::set_pattern("%^%l%$: %v");
+  if (const int status = hemolens::cli::check_command_name(app, argc, argv); status >= 0) return status;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return hemolens::cli::report_parse_error(app, e, argc, argv);
   } catch (const hemolens::cli::ExitStatus& s) {
     return s.code;
   } catch (const std::exception& e) {

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli/commands.hpp"
@@ -13,6 +15,8 @@
 
 namespace hemolens::cli {
 namespace {
+
+namespace fs = std::filesystem;
 
 struct RunArgs {
   std::string spec, run_dir, dataset, stage;
@@ -69,6 +73,8 @@ void list_stages(const RunContext& ctx) {
 // unless --force, so a duplicate submission costs nothing.
 void run_one_stage(const RunContext& ctx, const RunArgs& a) {
   const Stage& stage = find_stage(a.stage);
+  if (stage.applies && !stage.applies(ctx.layout))
+    throw std::runtime_error("stage " + stage.name + " is not part of this run (the spec has no [test] table)");
   if (a.task && !stage.array) throw std::runtime_error("stage " + stage.name + " is a single task: --task does not apply");
   std::vector<int> tasks;
   if (a.task) tasks.push_back(*a.task);
@@ -85,15 +91,32 @@ void run_one_stage(const RunContext& ctx, const RunArgs& a) {
   }
 }
 
+// The run's result in one line: the evaluation's figures, and what they were measured on.
+void print_result(const RunContext& ctx) {
+  const fs::path metrics = ctx.layout.model_dir() / "metrics.json";
+  std::ifstream in(metrics);
+  const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+  if (m.is_discarded() || !m.contains("accuracy")) return;
+  const std::string role = m.value("/evaluated_on/role"_json_pointer, std::string("unknown"));
+  std::printf("  %s: accuracy %.4f, macro-F1 %.4f on %zu images", role == "test" ? "test set" : "training images (optimistic)",
+              m.value("accuracy", 0.0), m.value("macro_f1", 0.0), m.value("samples", std::size_t(0)));
+  if (m.contains("cross_validation"))
+    std::printf("; cross-validation (%d folds) accuracy %.4f, macro-F1 %.4f", m["cross_validation"].value("folds", 0),
+                m["cross_validation"].value("accuracy", 0.0), m["cross_validation"].value("macro_f1", 0.0));
+  std::printf("\n  report %s\n", (ctx.layout.model_dir() / "report.html").c_str());
+}
+
 void run(const RunArgs& a) {
   if (a.task && a.stage.empty()) throw std::runtime_error("--task needs --stage");
   const RunContext ctx = make_run_context(load_job_spec(a.spec, overrides_from(a)));
+  if (a.stage.empty()) require_inputs(ctx);  // before a run directory or a job exists
   prepare_run_dir(ctx);
   if (a.list_stages) return list_stages(ctx);
   if (!a.stage.empty()) return run_one_stage(ctx, a);
   const int ran = run_all(ctx, [](const std::string& s) { spdlog::info("{}", s); });
   std::printf("run %s: all stages complete (%d task(s) ran now); merged store %s\n", ctx.spec.name.c_str(), ran,
               ctx.layout.features().c_str());
+  print_result(ctx);
 }
 
 void add_run_command(CLI::App& app) {

@@ -60,6 +60,27 @@ void remove_stale_temporaries(const fs::path& final_path) {
   }
 }
 
+namespace {
+
+// The commit point: the temporary becomes the final file, or is removed.
+void rename_into_place(const fs::path& tmp, const fs::path& final_path) {
+  std::error_code ec;
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw std::runtime_error("cannot rename " + tmp.string() + " to " + final_path.string() + ": " + ec.message());
+  }
+}
+
+[[noreturn]] void discard(const fs::path& tmp, const std::string& why) {
+  std::error_code ignored;
+  fs::remove(tmp, ignored);
+  throw std::runtime_error(why);
+}
+
+}  // namespace
+
 void write_file_atomic(const fs::path& final_path, const std::string& bytes) {
   remove_stale_temporaries(final_path);
   const fs::path tmp = temporary_path(final_path);
@@ -71,19 +92,29 @@ void write_file_atomic(const fs::path& final_path, const std::string& bytes) {
     out.flush();
     crash_point("write:" + final_path.filename().string() + ":half");
     out.write(bytes.data() + bytes.size() / 2, std::streamsize(bytes.size() - bytes.size() / 2));
-    if (!out.flush()) {
+    if (!out.flush()) discard(tmp, "cannot write " + tmp.string() + " (disk full?)");
+  }
+  rename_into_place(tmp, final_path);
+}
+
+void write_file_atomic(const fs::path& final_path, const std::function<void(std::ostream&)>& write) {
+  remove_stale_temporaries(final_path);
+  const fs::path tmp = temporary_path(final_path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    try {
+      write(out);
+    } catch (...) {
+      out.close();
       std::error_code ignored;
       fs::remove(tmp, ignored);
-      throw std::runtime_error("cannot write " + tmp.string() + " (disk full?)");
+      throw;
     }
+    crash_point("write:" + final_path.filename().string() + ":written");
+    if (!out.flush()) discard(tmp, "cannot write " + tmp.string() + " (disk full?)");
   }
-  std::error_code ec;
-  fs::rename(tmp, final_path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw std::runtime_error("cannot rename " + tmp.string() + " to " + final_path.string() + ": " + ec.message());
-  }
+  rename_into_place(tmp, final_path);
 }
 
 }  // namespace hemolens

@@ -98,6 +98,67 @@ Dataset scan_manifest(const fs::path& manifest) {
   return ds;
 }
 
+// The first image file below `dir` in breadth-first order, at most `budget` directory entries
+// away: where the images of a dataset given at the wrong level are.
+fs::path find_deeper_image(const fs::path& dir, std::size_t budget) {
+  std::vector<fs::path> level = {dir};
+  std::error_code ec;
+  while (!level.empty() && budget > 0) {
+    std::vector<fs::path> next;
+    for (const fs::path& d : level) {
+      std::vector<fs::path> children;
+      for (auto it = fs::directory_iterator(d, ec); !ec && it != fs::directory_iterator() && budget > 0; it.increment(ec), --budget)
+        children.push_back(it->path());
+      std::sort(children.begin(), children.end());
+      for (const fs::path& c : children) {
+        if (fs::is_directory(c, ec)) {
+          if (c.filename().string()[0] != '.') next.push_back(c);
+        } else if (has_image_extension(c)) {
+          return c;
+        }
+      }
+    }
+    level = std::move(next);
+  }
+  return {};
+}
+
+std::string some_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < 5; ++i) s += (i ? ", " : "") + names[i];
+  return s + (names.size() > 5 ? ", ..." : "");
+}
+
+// A folder with no image where the layout expects them: what was found, what the layout is,
+// and where the images are when they lie deeper (data/train/<class>/... given as data).
+[[noreturn]] void no_images_in_folder(const fs::path& input, const Dataset& ds) {
+  std::vector<std::string> folders, files;
+  for (const auto& k : ds.skipped) (fs::is_directory(input / k.path) ? folders : files).push_back(k.path);
+  std::string msg = input.string() + ": no image files where hemolens looks for them. A dataset is a folder of images (" +
+                    (input / "*.jpg").string() + "), a folder with one sub-folder of images per class (" +
+                    (input / "CLASS" / "*.jpg").string() +
+                    "), or a path,label CSV; images are .jpg, .jpeg, .png, .tif, .tiff or .bmp. Found: ";
+  if (folders.empty() && files.empty()) msg += "nothing (an empty folder)";
+  if (!folders.empty()) msg += std::to_string(folders.size()) + " sub-folder(s) without images (" + some_names(folders) + ")";
+  if (!files.empty()) msg += (folders.empty() ? "" : ", ") + std::to_string(files.size()) + " other file(s) (" + some_names(files) + ")";
+  msg += ".";
+  const fs::path deeper = find_deeper_image(input, 100000);
+  if (!deeper.empty()) {
+    const fs::path rel = deeper.lexically_relative(input);
+    const fs::path root = deeper.parent_path().parent_path();
+    msg += " Images lie deeper, e.g. " + rel.generic_string() + ": give " + root.string() +
+           " (its sub-folders are the classes), or list the images in a path,label CSV.";
+  }
+  throw std::runtime_error(msg);
+}
+
+[[noreturn]] void no_images_in_manifest(const fs::path& manifest, const Dataset& ds) {
+  if (ds.skipped.empty()) throw std::runtime_error("manifest " + manifest.string() + " lists no images (only the header 'path,label')");
+  throw std::runtime_error("manifest " + manifest.string() + ": none of its " + std::to_string(ds.skipped.size()) +
+                           " files exist (first: " + ds.skipped.front().path + "; relative paths are read from " +
+                           manifest.parent_path().string() + ")");
+}
+
 }  // namespace
 
 bool has_image_extension(const fs::path& p) {
@@ -127,6 +188,10 @@ Dataset scan_dataset(const fs::path& input) {
     for (const auto& d : class_dirs) ds.classes.push_back(d.filename().string());
     collect(input, input, -1, ds);
     for (std::size_t c = 0; c < class_dirs.size(); ++c) collect(class_dirs[c], input, int(c), ds);
+  }
+  if (ds.entries.empty()) {
+    if (fs::is_regular_file(input)) no_images_in_manifest(input, ds);
+    no_images_in_folder(input, ds);
   }
   std::sort(ds.entries.begin(), ds.entries.end(), [](const auto& a, const auto& b) { return a.rel_path < b.rel_path; });
   std::sort(ds.skipped.begin(), ds.skipped.end(), [](const auto& a, const auto& b) { return a.path < b.path; });

@@ -541,8 +541,11 @@ struct Shard {
 
 std::string both(const Shard& a, const Shard& b) { return a.path.string() + " and " + b.path.string(); }
 
-void require_same(const Shard& a, const Shard& b, const char* what, bool same) {
-  if (!same) throw std::runtime_error("merge: " + both(a, b) + " have different " + what);
+// What to do when two stores are not shards of one extract.
+const char* const kNotShards = ": they are not shards of one extract; to combine independent stores use `hemolens merge --concat`";
+
+void require_same(const Shard& a, const Shard& b, const char* what, bool same, const char* hint = "") {
+  if (!same) throw std::runtime_error("merge: " + both(a, b) + " have different " + what + hint);
 }
 
 void require_same_value(const Shard& a, const Shard& b, const char* what, const std::string& va,
@@ -557,7 +560,7 @@ void require_compatible(const Shard& a, const Shard& b) {
   require_same_value(a, b, "schema_hash", a.data.meta.schema_hash, b.data.meta.schema_hash);
   require_same(a, b, "feature names", a.data.feature_names == b.data.feature_names);
   require_same(a, b, "feature groups", a.data.feature_groups == b.data.feature_groups);
-  require_same(a, b, "classes", a.data.classes == b.data.classes);
+  require_same(a, b, "classes", a.data.classes == b.data.classes, kNotShards);
   require_same_value(a, b, "shard_count", std::to_string(a.data.meta.shard_count),
                      std::to_string(b.data.meta.shard_count));
 }
@@ -574,7 +577,7 @@ std::map<int, const Shard*> index_shards(const std::vector<Shard>& shards) {
     const auto [it, inserted] = by_index.emplace(index, &shard);
     if (!inserted)
       throw std::runtime_error("merge: " + both(*it->second, shard) + " have the same shard_index " +
-                               std::to_string(index));
+                               std::to_string(index) + kNotShards);
   }
   return by_index;
 }

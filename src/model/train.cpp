@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -133,6 +134,27 @@ TrainParams TrainParams::from_json(const nlohmann::json& j, const std::string& s
   return p;
 }
 
+namespace {
+
+// What to do about training without a GPU, for the messages that say so.
+const char* kCudaXgboostFix =
+    "to train on a GPU, build hemolens against a CUDA-enabled XGBoost: cmake -DXGBOOST_ROOT=/path/to/xgboost-prefix "
+    "(the recipe is in docs/training.md, \"GPU training\"); or train with --device cpu";
+
+// "": no GPU was given to this process. CUDA_VISIBLE_DEVICES is set by SLURM (gres=gpu) and by
+// users; SLURM_JOB_GPUS / SLURM_STEP_GPUS by SLURM; "NoDevFiles" and "-1" mean none.
+std::string given_gpus() {
+  for (const char* var : {"CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"}) {
+    const char* v = std::getenv(var);
+    if (!v || !*v || std::string(v) == "NoDevFiles" || std::string(v) == "-1") continue;
+    return std::string(var) + "=" + v;
+  }
+  const CudaStatus gpu = cuda_status();
+  return gpu.devices > 0 ? gpu.message : "";
+}
+
+}  // namespace
+
 bool use_cuda(const std::string& device, std::string* note) {
   if (device == "cpu") {
     if (note) *note = "training on the CPU (--device cpu)";
@@ -140,16 +162,29 @@ bool use_cuda(const std::string& device, std::string* note) {
   }
   const XgbInfo info = xgboost_info();
   const CudaStatus gpu = cuda_status();
-  std::string why;
-  if (!info.cuda) why = "the linked XGBoost " + info.version() + " was built without CUDA";
-  else if (gpu.devices == 0) why = gpu.message;
+  std::string why, fix;
+  if (!info.cuda) {
+    why = "the linked XGBoost " + info.version() + " was built without CUDA";
+    fix = kCudaXgboostFix;
+  } else if (gpu.devices == 0) {
+    why = gpu.message;
+    fix = "run on a node with a GPU (a SLURM job: gres = \"gpu:1\"), or train with --device cpu";
+  }
   if (why.empty()) {
     if (note) *note = "training on the GPU (" + gpu.message + ")";
     return true;
   }
-  if (device == "cuda") throw std::runtime_error("--device cuda: " + why);
+  if (device == "cuda") throw std::runtime_error("--device cuda: " + why + ": " + fix);
   if (note) *note = "training on the CPU: " + why;
   return false;
+}
+
+std::string idle_gpu_warning(const std::string& device) {
+  if (device != "auto" || xgboost_info().cuda) return "";
+  const std::string gpus = given_gpus();
+  if (gpus.empty()) return "";
+  return "this job was given a GPU (" + gpus + ") but trains on the CPU: the linked XGBoost " + xgboost_info().version() +
+         " was built without CUDA; " + kCudaXgboostFix + " (or ask for no GPU)";
 }
 
 std::vector<int> stratified_folds(const std::vector<int>& labels, int k, std::uint64_t seed) {

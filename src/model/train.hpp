@@ -57,9 +57,16 @@ struct Fitted {
   double seconds = 0;
 };
 
-// Resolves `auto` (GPU when the linked XGBoost has CUDA and a GPU is present). Throws
-// when cuda is asked for and cannot be had. `note` says what was chosen and why.
+// Resolves `auto` (GPU when the linked XGBoost has CUDA and a GPU is present). Throws when
+// cuda is asked for and cannot be had, naming the fix (a CUDA-enabled XGBoost through
+// -DXGBOOST_ROOT, a node with a GPU, or --device cpu). `note` says what was chosen and why.
 bool use_cuda(const std::string& device, std::string* note);
+
+// With `auto`: a warning when this process was given a GPU (CUDA_VISIBLE_DEVICES,
+// SLURM_JOB_GPUS, SLURM_STEP_GPUS, or a device the CUDA runtime sees) that training cannot
+// use because the linked XGBoost has no CUDA; "" otherwise. A GPU job that silently trains
+// on its CPUs wastes the allocation: train prints this first and records it in bundle.json.
+std::string idle_gpu_warning(const std::string& device);
 
 // Fold of each row, 0..k-1, stratified by label (each class spread evenly), seeded.
 std::vector<int> stratified_folds(const std::vector<int>& labels, int k, std::uint64_t seed);

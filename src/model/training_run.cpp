@@ -85,6 +85,8 @@ void print_metrics(const char* title, const Metrics& m) {
 
 nlohmann::json run_training(const TrainingRun& a) {
   TrainParams p = a.params;
+  const std::string idle_gpu = idle_gpu_warning(p.device);
+  if (!idle_gpu.empty()) spdlog::warn("{}", idle_gpu);  // the first line of the job's log
   std::string note;
   use_cuda(p.device, &note);
   spdlog::info("{}", note);
@@ -117,6 +119,8 @@ nlohmann::json run_training(const TrainingRun& a) {
   meta["params"] = p.to_json();
   meta["best_round"] = f.best_round;
   meta["device"] = f.device;
+  meta["device_note"] = note;
+  meta["warnings"] = idle_gpu.empty() ? nlohmann::json::array() : nlohmann::json::array({idle_gpu});
   meta["class_weights"] = p.balance_classes ? "n / (classes x n_class): each class weighs the same in total" : "none";
   // The anomaly forests go into the bundle before it is committed: a bundle is never seen
   // without them (a kill in between left one that `hemolens run` took for complete).

@@ -45,6 +45,16 @@ int get_int(const Source& src, const toml::node& n, const std::string& key, long
   return static_cast<int>(*v);
 }
 
+// A share of the images: above 0 and at most `max` (which names itself in the message).
+double get_fraction(const Source& src, const toml::node& n, const std::string& key, double max, const std::string& max_text) {
+  double v = 0;
+  if (const auto f = n.value_exact<double>()) v = *f;
+  else if (const auto i = n.value_exact<std::int64_t>()) v = double(*i);
+  else src.fail(&n, key, "must be a number, got " + type_name(n));
+  if (!(v > 0 && v <= max)) src.fail(&n, key, "must be above 0 and at most " + max_text + ", got " + std::to_string(v));
+  return v;
+}
+
 std::string get_string(const Source& src, const toml::node& n, const std::string& key) {
   const auto v = n.value_exact<std::string>();
   if (!v) src.fail(&n, key, "must be a string, got " + type_name(n));
@@ -159,6 +169,16 @@ void read_model(const Source& src, const toml::table& t, ModelParams& m) {
               {"cv", [&](const toml::node& n, const std::string& k) { m.cv = get_int(src, n, k, 0, 20); }}});
 }
 
+void read_test(const Source& src, const toml::table& t, TestParams& test, const fs::path& base) {
+  read_table(src, t, "test",
+             {{"dataset", [&](const toml::node& n, const std::string& k) { test.dataset = get_path(src, n, k, base); }},
+              {"fraction", [&](const toml::node& n, const std::string& k) { test.fraction = get_fraction(src, n, k, 0.5, "0.5"); }}});
+  if (!test.dataset.empty() && test.fraction > 0)
+    src.fail(t.get("fraction"), "test", "give either `dataset` (a second dataset) or `fraction` (held out of `dataset`), not both");
+  if (!test.enabled())
+    src.fail(&t, "test", "empty: give `fraction = 0.2` (held out of `dataset`) or `dataset = \"PATH\"` (a second dataset)");
+}
+
 // The dataset and run directory, with the command line and environment applied (see SpecOverrides).
 void resolve_locations(const Source& src, const SpecOverrides& o, JobSpec& spec) {
   if (o.dataset) spec.dataset = fs::absolute(*o.dataset).lexically_normal();
@@ -173,7 +193,7 @@ void resolve_locations(const Source& src, const SpecOverrides& o, JobSpec& spec)
 }  // namespace
 
 const std::vector<std::string>& known_stage_names() {
-  static const std::vector<std::string> names = {"extract", "merge", "train", "evaluate", "score"};
+  static const std::vector<std::string> names = {"extract", "merge", "test-set", "train", "evaluate"};
   return names;
 }
 
@@ -203,9 +223,12 @@ JobSpec parse_job_spec(const std::string& toml_text, const fs::path& file, const
               {"run_dir", [&](const toml::node& n, const std::string& k) { spec.run_dir = get_path(src, n, k, base); }},
               {"extract", [&](const toml::node& n, const std::string& k) { read_extract(src, as_table(src, n, k), spec.extract); }},
               {"model", [&](const toml::node& n, const std::string& k) { read_model(src, as_table(src, n, k), spec.model); }},
+              {"test", [&](const toml::node& n, const std::string& k) { read_test(src, as_table(src, n, k), spec.test, base); }},
               {"slurm", [&](const toml::node& n, const std::string& k) { read_slurm(src, as_table(src, n, k), spec); }}});
   if (spec.name.empty()) src.fail(nullptr, "name", "missing: every spec has a name (used in SLURM job names)");
   resolve_locations(src, overrides, spec);
+  if (!spec.test.dataset.empty() && spec.test.dataset == spec.dataset)
+    src.fail(root.get("test"), "test.dataset", "is the training dataset itself: a test set must be images the model does not train on");
   return spec;
 }
 

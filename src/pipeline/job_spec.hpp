@@ -1,13 +1,15 @@
 // A job spec: one TOML file that names the dataset, the run directory, the shards, the
-// backend, the model parameters and the SLURM resources of a run. `hemolens run SPEC` and
-// `slurm/submit SPEC` read the same file, so a run gives the same results on one machine
-// and on a cluster.
+// backend, the model parameters, the test set and the SLURM resources of a run. `hemolens run
+// SPEC` and `slurm/submit SPEC` read the same file, so a run gives the same results on one
+// machine and on a cluster. Every key is documented in docs/jobs.md (a test checks that each
+// key this parser knows is there).
 //
 //   name = "sample"                       # letters, digits, '.', '_', '-': used in SLURM job names
 //   dataset = "../data/sample"            # optional (else --dataset or HEMOLENS_DATASET)
 //   run_dir = "../out/runs/sample"        # where shards, the merged store, logs and state go
 //   [extract]  shards = 4, backend = "cpu", threads = 0, batch = 32
-//   [model]    seed = 42, rounds = 100, device = "auto"
+//   [model]    seed = 42, rounds = 100, device = "auto", cv = 5
+//   [test]     fraction = 0.2  or  dataset = "../data/test"
 //   [slurm]    partition, account, qos, constraint, time, cpus, mem, gres, array_limit
 //   [slurm.train]  gres = "gpu:1"         # per-stage override of any [slurm] key
 //
@@ -48,6 +50,15 @@ struct ModelParams {
   int cv = 0;                   // >= 2: the train stage also cross-validates with this many folds
 };
 
+// [test]: the images the chain judges the model on, never used to train it: a second dataset
+// (extracted like the first), or a stratified fraction of `dataset` held out by a stable hash
+// of each image's path (src/pipeline/test_split.hpp). Exactly one of the two.
+struct TestParams {
+  std::filesystem::path dataset;  // absolute; empty when the test set is a held-out fraction or none
+  double fraction = 0;            // (0, 0.5]; 0 when not held out
+  bool enabled() const { return !dataset.empty() || fraction > 0; }
+};
+
 struct JobSpec {
   std::filesystem::path file;  // the spec, absolute
   std::string name;
@@ -55,6 +66,7 @@ struct JobSpec {
   std::filesystem::path run_dir;  // absolute
   ExtractParams extract;
   ModelParams model;
+  TestParams test;
   SlurmResources slurm;                                // [slurm]: every stage
   std::map<std::string, SlurmResources> slurm_stage;  // [slurm.STAGE]: merged over [slurm]
 
@@ -72,7 +84,7 @@ struct SpecOverrides {
   std::optional<std::filesystem::path> dataset_env;  // the value of HEMOLENS_DATASET, if set
 };
 
-// Stages a [slurm.STAGE] table may name: the stage table's rows and those being written.
+// Stages a [slurm.STAGE] table may name: the stage table's rows (a test keeps the two equal).
 const std::vector<std::string>& known_stage_names();
 
 // Throws std::runtime_error("FILE: KEY: REASON") for a missing file, a TOML syntax error,

@@ -17,6 +17,7 @@
 #include "hemolens/version.hpp"
 #include "model/training_run.hpp"
 #include "pipeline/extract.hpp"
+#include "pipeline/test_split.hpp"
 #include "report/evaluation.hpp"
 
 namespace hemolens {
@@ -53,18 +54,23 @@ int extract_threads(const ExtractParams& e) {
   return 0;
 }
 
-void run_extract_task(const RunContext& ctx, int task) {
+// One extract as the spec's [extract] table asks: the training shards and a test dataset alike.
+void extract_as_specified(const RunContext& ctx, const fs::path& input, const fs::path& output, ShardSpec shard) {
   ExtractOptions opt;
-  opt.input = ctx.spec.dataset;
-  opt.output = ctx.layout.shard(task);
+  opt.input = input;
+  opt.output = output;
   opt.backend = parse_backend_kind(ctx.spec.extract.backend);
   opt.threads = extract_threads(ctx.spec.extract);
-  opt.shard = {task, ctx.layout.shards};
+  opt.shard = shard;
   opt.batch_size = ctx.spec.extract.batch;
   const ExtractSummary s = run_extract(opt);
   if (!s.backend_note.empty()) spdlog::info("{}", s.backend_note);
-  spdlog::info("extract {}/{}: {} images, {} skipped, {:.1f} s ({} threads, backend {}) -> {}", task, ctx.layout.shards,
-               s.images, s.skipped.size(), s.seconds, s.threads, s.backend, opt.output.string());
+  spdlog::info("extract {}/{} of {}: {} images, {} skipped, {:.1f} s ({} threads, backend {}) -> {}", shard.index, shard.count,
+               input.string(), s.images, s.skipped.size(), s.seconds, s.threads, s.backend, output.string());
+}
+
+void run_extract_task(const RunContext& ctx, int task) {
+  extract_as_specified(ctx, ctx.spec.dataset, ctx.layout.shard(task), {task, ctx.layout.shards});
 }
 
 bool extract_complete(const RunLayout& layout, int task) { return is_complete_file(layout.shard(task)); }
@@ -103,9 +109,7 @@ bool merge_complete(const RunLayout& layout, int /*task*/) {
   return true;
 }
 
-// ---- train and evaluate: features.h5 -> model/ -----------------------------------------
-
-fs::path model_dir(const RunLayout& l) { return l.dir / "model"; }
+// ---- the test set: a second dataset's store, or features.h5 split ---------------------------
 
 // Newer than its input, or it is stale.
 bool output_newer_than(const fs::path& output, const fs::path& input) {
@@ -118,53 +122,108 @@ void require_merged(const RunLayout& l, const char* stage) {
                              " is missing or older than a shard; run the merge stage first");
 }
 
+bool test_set_applies(const RunLayout& l) { return l.test != TestSource::kNone; }
+
+void run_test_set_task(const RunContext& ctx, int /*task*/) {
+  const RunLayout& l = ctx.layout;
+  if (l.test == TestSource::kDataset) {
+    extract_as_specified(ctx, ctx.spec.test.dataset, l.test_store(), {0, 1});
+    return;
+  }
+  require_merged(l, "test-set");
+  const HeldOut h = split_store(l.features(), ctx.spec.test.fraction, l.training_store(), l.test_store());
+  spdlog::info("test-set: {} images held out ({} of each class, by a hash of each path) -> {}; {} to train on -> {}", h.test.size(),
+               ctx.spec.test.fraction, l.test_store().string(), h.train.size(), l.training_store().string());
+}
+
+// A second dataset's store is complete when it exists; a split when both halves are newer
+// than the merged store they came from.
+bool test_set_complete(const RunLayout& l, int /*task*/) {
+  if (l.test == TestSource::kDataset) return is_complete_file(l.test_store());
+  return merge_complete(l, 0) && output_newer_than(l.training_store(), l.features()) && output_newer_than(l.test_store(), l.features());
+}
+
+// ---- train and evaluate: the training store -> model/ ------------------------------------------
+
+// What train reads is complete: the merged store, and its split when the test set is held out of it.
+bool training_store_ready(const RunLayout& l) {
+  return merge_complete(l, 0) && (l.test != TestSource::kFraction || test_set_complete(l, 0));
+}
+
 void run_train_task(const RunContext& ctx, int /*task*/) {
-  require_merged(ctx.layout, "train");
+  if (!training_store_ready(ctx.layout))
+    throw std::runtime_error("train: " + ctx.layout.training_store().string() +
+                             " is missing or older than its inputs; run the merge (and test-set) stages first");
   model::TrainParams p;
   p.seed = std::uint64_t(ctx.spec.model.seed);
   p.rounds = ctx.spec.model.rounds;
   p.device = ctx.spec.model.device;
-  model::run_training({ctx.layout.features(), model_dir(ctx.layout), p, ctx.spec.model.cv, false, 0});
+  model::run_training({ctx.layout.training_store(), ctx.layout.model_dir(), p, ctx.spec.model.cv, false, 0});
 }
 
 bool train_complete(const RunLayout& layout, int /*task*/) {
-  return merge_complete(layout, 0) && output_newer_than(model_dir(layout) / "bundle.json", layout.features());
+  return training_store_ready(layout) && output_newer_than(layout.model_dir() / "bundle.json", layout.training_store());
+}
+
+// What the report says the evaluated images are.
+report::EvaluatedSet evaluated_set(const RunContext& ctx) {
+  const TestParams& t = ctx.spec.test;
+  if (ctx.layout.test == TestSource::kNone)
+    return {"training", "the images the model was trained on (the spec has no [test] table: add one to judge it on images it has not seen)"};
+  if (ctx.layout.test == TestSource::kDataset)
+    return {"test", "the test dataset " + t.dataset.string() + ", extracted apart from the training dataset " + ctx.spec.dataset.string()};
+  char share[32];
+  std::snprintf(share, sizeof share, "%g %%", 100 * t.fraction);
+  return {"test", std::string(share) + " of each class of " + ctx.spec.dataset.string() +
+                      ", held out by a hash of each image's path and never used in training"};
 }
 
 void run_evaluate_task(const RunContext& ctx, int /*task*/) {
-  if (!train_complete(ctx.layout, 0)) throw std::runtime_error("evaluate: no up-to-date model in " + model_dir(ctx.layout).string() + "; run the train stage first");
-  report::run_evaluation(model_dir(ctx.layout), ctx.layout.features(), model_dir(ctx.layout) / "metrics.json",
-                         model_dir(ctx.layout) / "report.html");
+  const RunLayout& l = ctx.layout;
+  if (!train_complete(l, 0)) throw std::runtime_error("evaluate: no up-to-date model in " + l.model_dir().string() + "; run the train stage first");
+  const bool has_test = l.test != TestSource::kNone;
+  if (has_test && !test_set_complete(l, 0))
+    throw std::runtime_error("evaluate: the test set " + l.test_store().string() + " is missing or stale; run the test-set stage first");
+  report::run_evaluation(l.model_dir(), has_test ? l.test_store() : l.features(), l.model_dir() / "metrics.json",
+                         l.model_dir() / "report.html", evaluated_set(ctx));
 }
 
-// Both outputs, each written whole (atomically), and both newer than the model.
+// Both outputs, each written whole (atomically), and both newer than the model and the test set.
 bool evaluate_complete(const RunLayout& layout, int /*task*/) {
-  const fs::path bundle = model_dir(layout) / "bundle.json";
-  return train_complete(layout, 0) && output_newer_than(model_dir(layout) / "metrics.json", bundle) &&
-         output_newer_than(model_dir(layout) / "report.html", bundle);
+  const fs::path bundle = layout.model_dir() / "bundle.json";
+  const bool has_test = layout.test != TestSource::kNone;
+  for (const fs::path& out : {layout.model_dir() / "metrics.json", layout.model_dir() / "report.html"}) {
+    if (!output_newer_than(out, bundle)) return false;
+    if (has_test && !output_newer_than(out, layout.test_store())) return false;
+  }
+  return train_complete(layout, 0) && (!has_test || test_set_complete(layout, 0));
 }
 
 // ---- run.json and state/ ---------------------------------------------------------------
 
 json run_record(const RunContext& ctx) {
-  return {{"name", ctx.spec.name},
-          {"spec", ctx.spec.file.string()},
-          {"dataset", ctx.spec.dataset.string()},
-          {"shards", ctx.layout.shards},
-          {"backend", ctx.spec.extract.backend},
-          {"batch", ctx.spec.extract.batch},
-          {"engine_version", kEngineVersion}};
+  json r = {{"name", ctx.spec.name},
+            {"spec", ctx.spec.file.string()},
+            {"dataset", ctx.spec.dataset.string()},
+            {"shards", ctx.layout.shards},
+            {"backend", ctx.spec.extract.backend},
+            {"batch", ctx.spec.extract.batch},
+            {"engine_version", kEngineVersion}};
+  // Only with a test set, so that run directories made before [test] existed still match.
+  if (!ctx.spec.test.dataset.empty()) r["test"] = {{"dataset", ctx.spec.test.dataset.string()}};
+  else if (ctx.spec.test.fraction > 0) r["test"] = {{"fraction", ctx.spec.test.fraction}};
+  return r;
 }
 
 // The settings that decide what the stores contain; the others (SLURM resources, threads)
 // may change between submissions of the same run.
 void require_same_run(const fs::path& run_json, const json& now) {
   const json before = json::parse(read_text(run_json));
-  for (const char* key : {"dataset", "shards", "backend", "batch"}) {
-    if (before.value(key, json()) != now[key])
+  for (const char* key : {"dataset", "shards", "backend", "batch", "test"}) {
+    if (before.value(key, json()) != now.value(key, json()))
       throw std::runtime_error(run_json.parent_path().string() + " was started with " + key + " = " +
                                before.value(key, json()).dump() + " (see run.json), but this spec asks for " +
-                               now[key].dump() + ": use another --run-dir, or delete that directory to start over");
+                               now.value(key, json()).dump() + ": use another --run-dir, or delete that directory to start over");
   }
 }
 
@@ -234,12 +293,20 @@ TaskStatus task_status(const RunLayout& l, const Stage& s, int task) {
 
 const std::vector<Stage>& stage_table() {
   static const std::vector<Stage> table = {
-      {"extract", true, run_extract_task, extract_complete},
-      {"merge", false, run_merge_task, merge_complete},
-      {"train", false, run_train_task, train_complete},
-      {"evaluate", false, run_evaluate_task, evaluate_complete},
+      {"extract", true, run_extract_task, extract_complete, {}},
+      {"merge", false, run_merge_task, merge_complete, {}},
+      {"test-set", false, run_test_set_task, test_set_complete, test_set_applies},
+      {"train", false, run_train_task, train_complete, {}},
+      {"evaluate", false, run_evaluate_task, evaluate_complete, {}},
   };
   return table;
+}
+
+std::vector<const Stage*> stages_of(const RunLayout& layout) {
+  std::vector<const Stage*> out;
+  for (const Stage& s : stage_table())
+    if (!s.applies || s.applies(layout)) out.push_back(&s);
+  return out;
 }
 
 const Stage& find_stage(const std::string& name) {
@@ -260,6 +327,9 @@ fs::path RunLayout::shard(int index) const {
 }
 
 fs::path RunLayout::features() const { return dir / "features.h5"; }
+fs::path RunLayout::training_store() const { return test == TestSource::kFraction ? dir / "train.h5" : features(); }
+fs::path RunLayout::test_store() const { return dir / "test.h5"; }
+fs::path RunLayout::model_dir() const { return dir / "model"; }
 
 fs::path RunLayout::task_name_path(const std::string& sub, const std::string& stage, int task, bool array,
                                    const std::string& ext) const {
@@ -267,7 +337,10 @@ fs::path RunLayout::task_name_path(const std::string& sub, const std::string& st
 }
 
 RunContext make_run_context(JobSpec spec) {
-  RunLayout layout{spec.run_dir, spec.extract.shards};
+  const TestSource test = !spec.test.dataset.empty() ? TestSource::kDataset
+                          : spec.test.fraction > 0   ? TestSource::kFraction
+                                                     : TestSource::kNone;
+  RunLayout layout{spec.run_dir, spec.extract.shards, test};
   return {std::move(spec), std::move(layout)};
 }
 
@@ -290,16 +363,26 @@ RunLayout read_run_layout(const fs::path& run_dir) {
   if (!fs::exists(run_json))
     throw std::runtime_error(run_dir.string() + ": not a hemolens run directory (no run.json; `hemolens run SPEC` makes one)");
   const json rec = json::parse(read_text(run_json));
-  return {run_dir, rec.at("shards").get<int>()};
+  const json test = rec.value("test", json::object());
+  const TestSource source = test.contains("dataset") ? TestSource::kDataset : test.contains("fraction") ? TestSource::kFraction : TestSource::kNone;
+  return {run_dir, rec.at("shards").get<int>(), source};
+}
+
+void require_inputs(const RunContext& ctx) {
+  for (const StagePlan& p : plan_run(ctx.layout)) {
+    if (p.todo.empty()) continue;
+    if (p.stage->name == "extract") scan_dataset(ctx.spec.dataset);
+    if (p.stage->name == "test-set" && ctx.layout.test == TestSource::kDataset) scan_dataset(ctx.spec.test.dataset);
+  }
 }
 
 std::vector<StagePlan> plan_run(const RunLayout& layout) {
   std::vector<StagePlan> plan;
   bool upstream_changes = false;
-  for (const Stage& s : stage_table()) {
-    StagePlan p{&s, task_count(s, layout), {}};
+  for (const Stage* s : stages_of(layout)) {
+    StagePlan p{s, task_count(*s, layout), {}};
     for (int i = 0; i < p.tasks; ++i)
-      if (upstream_changes || !s.complete(layout, i)) p.todo.push_back(i);
+      if (upstream_changes || !s->complete(layout, i)) p.todo.push_back(i);
     upstream_changes = upstream_changes || !p.todo.empty();
     plan.push_back(std::move(p));
   }
@@ -374,8 +457,8 @@ const char* to_string(TaskState s) {
 
 std::vector<TaskStatus> run_status(const RunLayout& layout) {
   std::vector<TaskStatus> out;
-  for (const Stage& s : stage_table())
-    for (int i = 0; i < task_count(s, layout); ++i) out.push_back(task_status(layout, s, i));
+  for (const Stage* s : stages_of(layout))
+    for (int i = 0; i < task_count(*s, layout); ++i) out.push_back(task_status(layout, *s, i));
   return out;
 }
 

@@ -9,6 +9,9 @@
 //   RUNDIR/spec.toml                a copy of the spec, for the record
 //   RUNDIR/shards/shard-0001-of-0004.h5   one store per extract task
 //   RUNDIR/features.h5              the merged store
+//   RUNDIR/train.h5, test.h5        [test] fraction: features.h5 split into training and held-out rows
+//   RUNDIR/test.h5                  [test] dataset: the second dataset's store
+//   RUNDIR/model/                   the bundle, metrics.json and report.html (evaluate)
 //   RUNDIR/logs/<stage>[-<task>].log      written by SLURM (slurm/submit)
 //   RUNDIR/state/<stage>[-<task>].json    running / done / failed, host, pid, times, message
 //
@@ -25,14 +28,21 @@
 
 namespace hemolens {
 
-// Paths inside a run directory. Knows only the directory and the shard count, so that
-// `hemolens status RUNDIR` can use it without the spec.
+// Where a run's test set comes from ([test] in the spec).
+enum class TestSource { kNone, kDataset, kFraction };
+
+// Paths inside a run directory. Knows only the directory, the shard count and the kind of
+// test set (all in run.json), so that `hemolens status RUNDIR` can use it without the spec.
 struct RunLayout {
   std::filesystem::path dir;
   int shards = 1;
+  TestSource test = TestSource::kNone;
 
   std::filesystem::path shard(int index) const;  // shards/shard-0001-of-0004.h5
   std::filesystem::path features() const;        // features.h5
+  std::filesystem::path training_store() const;  // what train reads: train.h5 with a held-out fraction, else features.h5
+  std::filesystem::path test_store() const;      // test.h5
+  std::filesystem::path model_dir() const;       // model/
   std::filesystem::path task_name_path(const std::string& sub, const std::string& stage, int task, bool array,
                                        const std::string& ext) const;
 };
@@ -51,10 +61,15 @@ struct Stage {
   // True when the task's outputs exist and are not older than its inputs. Outputs are
   // written atomically, so existence of the final name means complete.
   std::function<bool(const RunLayout&, int task)> complete;
+  // Whether the stage is part of a run of this layout (the test-set stage only with [test]);
+  // empty: always.
+  std::function<bool(const RunLayout&)> applies;
 };
 
 // The stages in the order they run. Every later stage reads only what earlier ones wrote.
 const std::vector<Stage>& stage_table();
+// The stages of a run of this layout, in order: the rows of the table that apply to it.
+std::vector<const Stage*> stages_of(const RunLayout& layout);
 const Stage& find_stage(const std::string& name);  // throws, listing the stage names
 int task_count(const Stage& stage, const RunLayout& layout);
 
@@ -67,6 +82,10 @@ void prepare_run_dir(const RunContext& ctx);
 
 // Reads run.json: the layout of an existing run directory (for status).
 RunLayout read_run_layout(const std::filesystem::path& run_dir);
+
+// Refuses, before anything is run or submitted, a dataset (or test dataset) without images
+// where a stage still has to extract it: scan_dataset's message says what it found.
+void require_inputs(const RunContext& ctx);
 
 // What remains: for each stage, the tasks that are not complete. Once a stage has work
 // left, every later stage is redone in full, because its inputs are about to change.

@@ -1,6 +1,8 @@
 #include "report/evaluation.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "hemolens/atomic_file.hpp"
 #include "hemolens/crash_point.hpp"
@@ -27,31 +29,62 @@ void print(const Metrics& m) {
   }
 }
 
+// The model's class index of each of the store's classes (-1: a class the model lacks).
+std::vector<int> model_class_of(const ModelBundle& bundle, const StoreData& store) {
+  std::vector<int> out;
+  for (const auto& c : store.classes) {
+    const auto it = std::find(bundle.classes.begin(), bundle.classes.end(), c);
+    out.push_back(it == bundle.classes.end() ? -1 : int(it - bundle.classes.begin()));
+  }
+  return out;
+}
+
+// The role of the images: what the caller says, else "training" when the store is the one the
+// bundle records, else unknown.
+std::string role_of(const EvaluatedSet& set, const ModelBundle& bundle, const StoreData& store) {
+  if (!set.role.empty()) return set.role;
+  const auto& meta = bundle.meta;
+  if (meta.contains("training_store") && meta["training_store"].value("fingerprint", "") == store_fingerprint(store)) return "training";
+  return "";
+}
+
 }  // namespace
 
 Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesystem::path& store_path,
-                       const std::filesystem::path& json_out, const std::filesystem::path& report_out) {
+                       const std::filesystem::path& json_out, const std::filesystem::path& report_out, const EvaluatedSet& given) {
   const ModelBundle bundle = load_bundle(model_dir);
   const StoreData store = read_store(store_path);
   const Predictions pred = predict_store(bundle, store, store_path.string());
+  const std::vector<int> class_of = model_class_of(bundle, store);
   std::vector<int> truth, predicted;
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < store.rows; ++i) {
-    if (store.images[i].label < 0) continue;
-    truth.push_back(store.images[i].label);
+    const int label = store.images[i].label;
+    if (label < 0) continue;
+    if (class_of[std::size_t(label)] < 0)
+      throw std::runtime_error("store " + store_path.string() + " has images of class '" + store.classes[std::size_t(label)] +
+                               "', which model " + model_dir.string() + " was not trained on (its classes: " +
+                               nlohmann::json(bundle.classes).dump() + ")");
+    truth.push_back(class_of[std::size_t(label)]);
     predicted.push_back(pred.predicted[i]);
     rows.push_back(i);
   }
   if (truth.empty()) throw std::runtime_error("store " + store_path.string() + " has no labelled images to evaluate on");
   const Metrics m = compute_metrics(truth, predicted, bundle.classes);
+  const EvaluatedSet set{role_of(given, bundle, store), given.description};
+  if (set.role == "test") std::printf("test set (%s):\n", set.description.c_str());
   print(m);
   if (!json_out.empty()) {
-    write_file_atomic(json_out, to_json(m).dump(2) + "\n");
+    nlohmann::json j = to_json(m);
+    j["evaluated_on"] = {{"store", store_path.string()}, {"role", set.role.empty() ? "unknown" : set.role}, {"description", set.description}};
+    if (bundle.meta.contains("metrics") && bundle.meta["metrics"].contains("cross_validation"))
+      j["cross_validation"] = bundle.meta["metrics"]["cross_validation"];
+    write_file_atomic(json_out, j.dump(2) + "\n");
     std::printf("wrote %s\n", json_out.string().c_str());
     crash_point("evaluate:metrics-written");
   }
   if (!report_out.empty()) {
-    write_report(report_out, bundle, store, m, rows, predicted);
+    write_report(report_out, bundle, store, m, rows, truth, predicted, set);
     std::printf("wrote %s\n", report_out.string().c_str());
   }
   return m;

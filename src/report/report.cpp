@@ -129,12 +129,10 @@ std::string thumbnail(const fs::path& file) {
 }
 
 std::string confusion_examples(const StoreData& store, const model::Metrics& m, const std::vector<std::size_t>& rows,
-                               const std::vector<int>& predicted) {
+                               const std::vector<int>& truth, const std::vector<int>& predicted) {
   std::map<std::pair<int, int>, std::vector<std::size_t>> pairs;  // (true, predicted) -> store rows
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const int t = store.images[rows[i]].label;
-    if (t != predicted[i]) pairs[{t, predicted[i]}].push_back(rows[i]);
-  }
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (truth[i] != predicted[i]) pairs[{truth[i], predicted[i]}].push_back(rows[i]);
   std::vector<std::pair<std::pair<int, int>, std::vector<std::size_t>>> sorted(pairs.begin(), pairs.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
   if (sorted.empty()) return "<p>No confusions: every image was classified correctly.</p>";
@@ -179,26 +177,55 @@ std::string top_features(const model::ModelBundle& bundle) {
          "<details><summary>What these features are</summary>" + descriptions + "</dl></details>";
 }
 
-// Figures on the model's own training data flatter it: say so, and show the
-// cross-validated figures recorded at training time when there are any.
-std::string honesty_note(const model::ModelBundle& bundle, const StoreData& store) {
+std::string kpi(const char* name, const std::string& value) { return "<div>" + std::string(name) + "<b>" + value + "</b></div>"; }
+
+// The cross-validated figures recorded at training time, as a box beside the headline ones.
+std::string cross_validation_box(const model::ModelBundle& bundle) {
   const auto& meta = bundle.meta;
-  std::string note;
-  if (meta.contains("training_store") && meta["training_store"].value("fingerprint", "") == model::store_fingerprint(store))
-    note += "<p role=\"note\"><strong>These images are the model's training data</strong>: the figures below are optimistic. "
-            "Judge the model by cross-validation or by images it has not seen.</p>";
-  if (meta.contains("metrics") && meta["metrics"].contains("cross_validation")) {
-    const auto& cv = meta["metrics"]["cross_validation"];
-    note += "<p>Recorded at training time, stratified " + std::to_string(cv.value("folds", 0)) + "-fold cross-validation: accuracy " +
-            fmt("%.2f %%", 100 * cv.value("accuracy", 0.0)) + ", macro-F1 " + fmt("%.4f", cv.value("macro_f1", 0.0)) + ".</p>";
+  if (!meta.contains("metrics") || !meta["metrics"].contains("cross_validation")) return "";
+  const auto& cv = meta["metrics"]["cross_validation"];
+  return "<div class=\"cv\" data-testid=\"cross-validation\"><h3>Cross-validation, " + std::to_string(cv.value("folds", 0)) +
+         " stratified folds of the training images</h3><div class=\"kpi\">" +
+         kpi("accuracy", fmt("%.2f %%", 100 * cv.value("accuracy", 0.0))) + kpi("macro-F1", fmt("%.4f", cv.value("macro_f1", 0.0))) +
+         kpi("weighted-F1", fmt("%.4f", cv.value("weighted_f1", 0.0))) + "</div></div>";
+}
+
+// What training warned about (a GPU it could not use), so the report does not hide it.
+std::string warnings(const model::ModelBundle& bundle) {
+  const auto& meta = bundle.meta;
+  if (!meta.contains("warnings") || !meta["warnings"].is_array() || meta["warnings"].empty()) return "";
+  std::string out = "<div role=\"note\" class=\"warn\"><strong>Training warned:</strong><ul>";
+  for (const auto& w : meta["warnings"])
+    if (w.is_string()) out += "<li>" + escape(w.get<std::string>()) + "</li>";
+  return out + "</ul></div>";
+}
+
+// The headline: the evaluated images' figures, titled by what the images are to the model.
+// On a test set they are the model's honest figures; on its own training data they flatter
+// it, and the report says so. Cross-validation, when recorded, stands beside them.
+std::string headline(const model::ModelBundle& bundle, const model::Metrics& m, const EvaluatedSet& set) {
+  std::string title, note;
+  if (set.role == "test") {
+    title = "Test set: " + std::to_string(m.samples) + " images the model never saw";
+  } else if (set.role == "training") {
+    title = "Training images (" + std::to_string(m.samples) + ")";
+    note = "<p role=\"note\"><strong>These images are the model's training data</strong>: the figures below are optimistic. "
+           "Judge the model by cross-validation or by images it has not seen (a job's <code>[test]</code> table).</p>";
+  } else {
+    title = std::to_string(m.samples) + " labelled images";
   }
-  return note;
+  if (!set.description.empty()) note = "<p>" + escape(set.description) + ".</p>" + note;
+  return "<section data-testid=\"headline\"><h2>" + escape(title) + "</h2>" + note + "<div class=\"headline\"><div class=\"kpi\">" +
+         kpi("accuracy", fmt("%.2f %%", 100 * m.accuracy)) + kpi("macro-F1", fmt("%.4f", m.macro_f1)) +
+         kpi("weighted-F1", fmt("%.4f", m.weighted_f1)) + "</div>" + cross_validation_box(bundle) + "</div>" + warnings(bundle) +
+         "</section>";
 }
 
 }  // namespace
 
 void write_report(const fs::path& out, const model::ModelBundle& bundle, const StoreData& store, const model::Metrics& m,
-                  const std::vector<std::size_t>& rows, const std::vector<int>& predicted) {
+                  const std::vector<std::size_t>& rows, const std::vector<int>& truth, const std::vector<int>& predicted,
+                  const EvaluatedSet& set) {
   std::vector<double> f1, support;
   double max_support = 0;
   for (const auto& p : m.per_class) {
@@ -212,19 +239,20 @@ void write_report(const fs::path& out, const model::ModelBundle& bundle, const S
           "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}table{border-collapse:collapse}"
           "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}th[scope=row]{text-align:left}"
           ".kpi{display:flex;gap:2em;font-size:1.2em}.kpi b{font-size:1.6em;display:block}"
+          ".headline{display:flex;gap:3em;flex-wrap:wrap;align-items:flex-end}"
+          ".cv{border-left:4px solid #ccc;padding-left:1.5em;color:#333}.cv h3{font-size:1em;margin:0 0 .4em}.cv .kpi{font-size:1em}"
+          ".warn{border-left:4px solid #b7791f;padding:.2em 1em;margin-top:1em;background:#fffaf0}"
           ".thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;font-size:11px;text-align:center}"
           "</style></head><body>";
   html << "<h1>hemolens evaluation report</h1><p>Model <code>" << escape(bundle.dir.string()) << "</code> on images from <code>"
        << escape(store.meta.dataset) << "</code>, " << m.samples << " labelled images, schema " << escape(bundle.schema_hash)
        << ", created " << escape(utc_now_iso8601()) << ".</p>";
-  html << honesty_note(bundle, store);
-  html << "<div class=\"kpi\"><div>accuracy<b>" << fmt("%.2f %%", 100 * m.accuracy) << "</b></div><div>macro-F1<b>" << fmt("%.4f", m.macro_f1)
-       << "</b></div><div>weighted-F1<b>" << fmt("%.4f", m.weighted_f1) << "</b></div></div>";
+  html << headline(bundle, m, set);
   html << "<h2>Confusion matrix</h2>" << confusion_svg(m);
   html << "<h2>F1 per class</h2>" << bars_svg("F1 per class", m.classes, f1, 1.0, "%.3f", "#2f855a") << per_class_table(m);
   html << "<h2>Class distribution</h2>" << bars_svg("Images per class", m.classes, support, max_support, "%.0f", "#805ad5");
   html << "<h2>Most important features (share of total gain)</h2>" << top_features(bundle);
-  html << "<h2>Commonest confusions</h2>" << confusion_examples(store, m, rows, predicted);
+  html << "<h2>Commonest confusions</h2>" << confusion_examples(store, m, rows, truth, predicted);
   html << "</body></html>\n";
   // Whole or absent: a killed evaluation leaves no truncated report that looks finished.
   write_file_atomic(out, html.str());

@@ -2,6 +2,7 @@
 // thumbnails, no scripts or fonts from the network), readable offline.
 #pragma once
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "hemolens/store.hpp"
@@ -10,8 +11,17 @@
 
 namespace hemolens::report {
 
-// rows[i] is the store row of the i-th evaluated image and predicted[i] its prediction.
+// What the evaluated images are to the model, for the report's headline and metrics.json.
+struct EvaluatedSet {
+  std::string role;         // "test" (never used in training), "training", or "" (not known)
+  std::string description;  // in words: where the images come from
+};
+
+// rows[i] is the store row of the i-th evaluated image, truth[i] its true class and
+// predicted[i] its prediction, both as the model's class indices. A test set is headlined
+// as such, with the cross-validated figures recorded at training time beside it.
 void write_report(const std::filesystem::path& out, const model::ModelBundle& bundle, const StoreData& store, const model::Metrics& m,
-                  const std::vector<std::size_t>& rows, const std::vector<int>& predicted);
+                  const std::vector<std::size_t>& rows, const std::vector<int>& truth, const std::vector<int>& predicted,
+                  const EvaluatedSet& set);
 
 }  // namespace hemolens::report

@@ -5,12 +5,15 @@ It loads the page, reaches the file input with the keyboard, uploads one real im
 user does (the file input), waits for the result and checks what a lab user must see: the
 class the API gives for that image, its probability bars, the verdict, the reasons, and the
 cell and nucleus outlines drawn over the displayed image. Then it uploads more images and
-checks the table, sorting and the per-class summary. A screenshot is kept as an artifact.
+checks the table, sorting, the per-class summary, that the status line counts what the table
+shows, and the table's CSV download (read back with Python's csv module). A screenshot is kept
+as an artifact.
 
     drive_page.py URL SCREENSHOT.png IMAGE [IMAGE...]
 Exit status 0 when every check passes; each failed check is printed.
 """
 import base64
+import csv
 import json
 import os
 import subprocess
@@ -139,6 +142,8 @@ def main():
         check("the cell outline is drawn over it", drawn["cells"] >= 1 and drawn["pts"] >= 8 and drawn["w"] > 100, drawn)
         check("the nucleus outline is drawn", drawn["nuclei"] >= 1, drawn)
         check("the file input has a label", b.js("!!document.querySelector('label[for=files]')"))
+        status = b.js("document.querySelector('#status').textContent")
+        check("the status counts the one image", status == "Analysed 1 of 1 image.", status)
         b.call("Emulation.setDeviceMetricsOverride", width=1366, height=1400, deviceScaleFactor=1, mobile=False)
         png = base64.b64decode(b.call("Page.captureScreenshot", format="png")["data"])
         with open(shot, "wb") as f:
@@ -155,6 +160,35 @@ def main():
         names = b.js("[...document.querySelectorAll('#results tbody tr td:first-child')].map(td => td.textContent.toLowerCase())")
         check("sorting by file name orders the rows", names == sorted(names), names)
         check("the sorted column says so", b.js("document.querySelector('#results th[data-key=file]').getAttribute('aria-sort')") == "ascending")
+        # The status line describes what the table shows: the batch just added, and all rows.
+        status = b.js("document.querySelector('#status').textContent")
+        n = len(images)
+        check("the status counts the rows of the table", f"Analysed {n - 1} of {n - 1} images. The table lists {n} images from all uploads: {n} analysed." == status, status)
+
+        # The table as CSV, through the download button, as a user saves it.
+        downloads = tempfile.mkdtemp(prefix="hemolens-downloads-")
+        try:
+            b.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=downloads)
+        except RuntimeError:
+            b.call("Page.setDownloadBehavior", behavior="allow", downloadPath=downloads)
+        b.js("document.querySelector('#download-csv').click()")
+        saved = os.path.join(downloads, "hemolens-results.csv")
+        for _ in range(100):
+            if os.path.exists(saved) and not os.path.exists(saved + ".crdownload"):
+                break
+            time.sleep(0.1)
+        check("the CSV download is saved", os.path.exists(saved), os.listdir(downloads))
+        if os.path.exists(saved):
+            with open(saved, newline="") as f:
+                rows = list(csv.DictReader(f))
+            table = b.js("[...document.querySelectorAll('#results tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+            check("the CSV has a row per table row", len(rows) == len(table), f"{len(rows)} vs {len(table)}")
+            by_file = {r["file"]: r for r in rows}
+            check("the CSV names every file of the table", sorted(by_file) == sorted(t[0] for t in table), list(by_file))
+            check("the CSV gives each file the class the table shows",
+                  all(by_file.get(t[0], {}).get("class") == t[1] for t in table), table)
+            sums = [sum(float(v) for k, v in r.items() if k.startswith("p_")) for r in rows]
+            check("the CSV has every class's probability", all(abs(s - 1) < 1e-3 for s in sums) and "p_neutrophil" in rows[0], sums)
         shot_table = shot.replace(".png", "-table.png")
         with open(shot_table, "wb") as f:
             f.write(base64.b64decode(b.call("Page.captureScreenshot", format="png")["data"]))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SLURM chain on a real single-node cluster (slurm/local-cluster): jobs/sample.toml
-# submitted with slurm/submit must give the same merged store as `hemolens run` on this
-# machine; a failing extract task must stop the chain (merge cancelled, status says failed);
+# submitted with slurm/submit must give the same merged store, the same held-out test set and
+# the same test result as `hemolens run` on this machine; a failing extract task must stop the
+# chain (merge cancelled, status says failed);
 # after the cause is fixed, a resubmission runs only that task and leaves the finished
 # shards untouched. ctest label `slurm`; needs root the first time (apt-get install).
 set -euo pipefail
@@ -65,7 +66,13 @@ ids=$(submit "$work/submit1.txt" --run-dir "$work/slurm")
 "$hemolens" status "$work/slurm" || fail "status does not report every stage done"
 "$compare" "$work/local/features.h5" "$work/slurm/features.h5" || fail "SLURM store differs from the local run"
 for i in 0 1 2 3; do [ -s "$work/slurm/logs/extract-$i.log" ] || fail "no log for extract task $i"; done
-[ -s "$work/slurm/logs/merge.log" ] || fail "no merge log"
+for stage in merge test-set train evaluate; do [ -s "$work/slurm/logs/$stage.log" ] || fail "no $stage log"; done
+grep -q "^test-set " "$work/submit1.txt" || fail "the test-set stage was not submitted"
+"$compare" "$work/local/test.h5" "$work/slurm/test.h5" || fail "the SLURM test set differs from the local one"
+"$compare" "$work/local/train.h5" "$work/slurm/train.h5" || fail "the SLURM training store differs from the local one"
+grep -q "Test set: [0-9]* images the model never saw" "$work/slurm/model/report.html" || fail "the report does not headline the test set"
+/usr/bin/python3 -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(0 if a["evaluated_on"]["role"] == "test" and (a["accuracy"], a["samples"]) == (b["accuracy"], b["samples"]) else 1)' \
+  "$work/slurm/model/metrics.json" "$work/local/model/metrics.json" || fail "the SLURM test result differs from the local one"
 
 step "resubmitting a complete run submits nothing"
 ids=$(submit "$work/submit2.txt" --run-dir "$work/slurm")
