@@ -66,19 +66,6 @@ struct Lane::Impl {
   bool pending = false, out_of_memory = false;
   explicit Impl(Path path) : c(path) {}
 
-  // The plan of a batch (image table from byte offsets); false with `error` when refused.
-  bool plan_batch(const PackedBatch& batch, std::string* error) {
-    std::vector<std::size_t> pixel_offset(batch.images);
-    for (std::size_t i = 0; i < batch.images; ++i) {
-      if (batch.offsets[i] % 3) {
-        if (error) *error = "packed batch: image " + std::to_string(i) + " starts at a byte offset that is not a multiple of 3";
-        return false;
-      }
-      pixel_offset[i] = batch.offsets[i] / 3;
-    }
-    return plan_layout(pixel_offset.data(), batch.heights, batch.widths, batch.images, plan, error);
-  }
-
   // Every stage of one batch; run once measuring (sizes the pool), then for real.
   void chain() {
     const std::size_t n = plan.images.size(), extent = plan.extent;
@@ -125,7 +112,7 @@ std::size_t Lane::scratch_bytes(const PackedBatch& batch, const LaneParams& para
     if (error) *error = "lane: a batch is in flight (wait for it first)";
     return 0;
   }
-  if (!m.plan_batch(batch, error)) return 0;
+  if (!plan_packed_batch(batch, m.plan, error)) return 0;
   m.params = params;
   m.cols = feature_columns();
   m.c.clear_error();
@@ -145,7 +132,7 @@ bool Lane::submit(const PackedBatch& batch, const LaneParams& params, std::strin
   m.c.clear_error();
   m.out_of_memory = false;
   m.c.stage("submit");
-  if (!m.plan_batch(batch, error)) return false;
+  if (!plan_packed_batch(batch, m.plan, error)) return false;
   m.params = params;
   m.cols = feature_columns();
   const Blobs b(batch.images, m.plan.extent, m.cols);

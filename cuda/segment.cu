@@ -401,16 +401,8 @@ void segment(exec::Context& c, const Layout& l, const PreprocessOut& pre, const 
 bool segment(const PackedBatch& batch, const cpu::SegmentParams& params, Segmented& out, std::string* error, Path path) {
   out = Segmented{};
   const std::size_t n = batch.images;
-  std::vector<std::size_t> pixel_offset(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (batch.offsets[i] % 3) {
-      if (error) *error = "packed batch: image " + std::to_string(i) + " starts at a byte offset that is not a multiple of 3";
-      return false;
-    }
-    pixel_offset[i] = batch.offsets[i] / 3;
-  }
   LayoutPlan plan;
-  if (!plan_layout(pixel_offset.data(), batch.heights, batch.widths, n, plan, error)) return false;
+  if (!plan_packed_batch(batch, plan, error)) return false;
   const std::size_t pixels = plan.extent;
   for (auto* v : {&out.cell, &out.nucleus, &out.background}) v->assign(pixels, 0);
   std::vector<CellState> state(n);
@@ -419,15 +411,7 @@ bool segment(const PackedBatch& batch, const cpu::SegmentParams& params, Segment
       path,
       [&](exec::Context& c) {
         const Layout l = upload_layout(c, plan);
-        c.stage("upload");
-        auto* rgb = c.take<std::uint8_t>(pixels * 3);
-        c.upload(rgb, batch.rgb, pixels * 3);
-        PreprocessOut pre;
-        for (std::uint8_t** p : {&pre.r, &pre.g, &pre.b, &pre.stain, &pre.green}) *p = c.take<std::uint8_t>(pixels);
-        pre.background = c.take<std::int32_t>(n * 3);
-        pre.stain_hist = c.take<std::uint32_t>(n * 256);
-        pre.green_hist = c.take<std::uint32_t>(n * 256);
-        preprocess(c, l, rgb, params.bright_fraction, params.balance_target, pre);
+        const PreprocessOut pre = upload_and_preprocess(c, l, batch, pixels, params.bright_fraction, params.balance_target);
         const MaskPlanes m{c.take<std::uint8_t>(pixels), c.take<std::uint8_t>(pixels), c.take<std::uint8_t>(pixels)};
         for (std::uint8_t* p : {m.cell, m.nucleus, m.background}) c.zero(p, pixels);  // the gaps go down too
         auto* d_state = c.take<CellState>(n);

@@ -19,6 +19,7 @@
 #include "forest_score.hpp"   // ForestArrays
 #include "layout.cuh"
 #include "morphology.hpp"     // Morph
+#include "preprocess.hpp"     // PackedBatch
 
 HEMOLENS_CUDA_BEGIN
 
@@ -26,7 +27,8 @@ HEMOLENS_CUDA_BEGIN
 Layout upload_layout(exec::Context& c, const LayoutPlan& plan);
 Layout build_layout(exec::Context& c, const LayoutPlan& plan, const ImageInfo* device_images);
 
-// ---- preprocess.cu: white balance, stain, Gaussian 5x5 and median 3x3 of stain and green,
+// ---- preprocess.cu: the plan of a packed RGB batch (cuda/preprocess.hpp; byte offsets must be
+// multiples of 3), and white balance, stain, Gaussian 5x5 and median 3x3 of stain and green,
 // their 256-bin histograms (src/cpu/color.cpp, src/cpu/filters.cpp).
 struct PreprocessOut {
   std::uint8_t *r, *g, *b;          // balanced colour, one byte per pixel
@@ -34,7 +36,11 @@ struct PreprocessOut {
   std::int32_t* background;         // images x 3: the raw background colour
   std::uint32_t *stain_hist, *green_hist;  // images x 256 (written)
 };
+bool plan_packed_batch(const PackedBatch& batch, LayoutPlan& plan, std::string* error);
 void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, double bright_fraction, int target, const PreprocessOut& out);
+// For the one-shot wrappers: uploads the batch's RGB and preprocesses it into planes taken from the pool.
+PreprocessOut upload_and_preprocess(exec::Context& c, const Layout& l, const PackedBatch& batch, std::size_t pixels, double bright_fraction,
+                                    int balance_target);
 
 // ---- components.cu
 struct DeviceLabels {

@@ -21,17 +21,7 @@
 
 namespace hemolens::cpu {
 
-namespace rules {
-template <class T>
-HL_HD constexpr T larger(T a, T b) {
-  return a < b ? b : a;
-}
-template <class T>
-HL_HD constexpr T smaller(T a, T b) {
-  return b < a ? b : a;
-}
 inline constexpr double kPi = 3.14159265358979323846;
-}  // namespace rules
 
 // An inclusive box of pixels; empty when x1 < x0.
 struct Window {
@@ -46,8 +36,8 @@ struct Window {
   }
   template <class Stats>
   HL_HD void add(const Stats& s) {
-    x0 = rules::smaller(x0, int(s.min_x)), y0 = rules::smaller(y0, int(s.min_y));
-    x1 = rules::larger(x1, int(s.max_x)), y1 = rules::larger(y1, int(s.max_y));
+    x0 = min_of(x0, int(s.min_x)), y0 = min_of(y0, int(s.min_y));
+    x1 = max_of(x1, int(s.max_x)), y1 = max_of(y1, int(s.max_y));
   }
   template <class F>
   HL_HD void for_each(F&& f) const {
@@ -59,7 +49,7 @@ struct Window {
 // Nucleus candidates: smoothed stain above the upper threshold of a 3-class Otsu, and at least
 // min_stain_threshold.
 HL_HD inline int stain_threshold(const std::uint32_t* stain_hist, const SegmentParams& sp) {
-  return rules::larger(features::multi_otsu3(stain_hist).high, sp.min_stain_threshold);
+  return max_of(features::multi_otsu3(stain_hist).high, sp.min_stain_threshold);
 }
 
 // Stained objects reach paler than the green threshold: pale_fraction of the way to the slide.
@@ -96,7 +86,7 @@ struct LobeRule {
 HL_HD inline LobeRule lobe_rule(std::int64_t seed_area, const SegmentParams& sp) {
   LobeRule r;
   r.min_area = sp.lobe_fraction * double(seed_area);
-  const double gap_px = rules::larger(sp.min_lobe_gap, sp.lobe_gap * ::sqrt(4.0 * double(seed_area) / rules::kPi));
+  const double gap_px = max_of(sp.min_lobe_gap, sp.lobe_gap * ::sqrt(4.0 * double(seed_area) / kPi));
   r.gap = std::int32_t(::lround(3.0 * gap_px));
   return r;
 }
@@ -104,8 +94,7 @@ HL_HD inline LobeRule lobe_rule(std::int64_t seed_area, const SegmentParams& sp)
 // Chessboard gap between two components' boxes (0 when they overlap).
 template <class Stats>
 HL_HD int box_gap(const Stats& a, const Stats& b) {
-  using rules::larger;
-  return larger(larger(larger(0, int(a.min_x - b.max_x)), larger(int(b.min_x - a.max_x), int(a.min_y - b.max_y))), int(b.min_y - a.max_y));
+  return max_of(max_of(max_of(0, int(a.min_x - b.max_x)), max_of(int(b.min_x - a.max_x), int(a.min_y - b.max_y))), int(b.min_y - a.max_y));
 }
 
 // The rounds of lobe joining: in[l] (labels 0..labels, in[seed] set by the caller) grows by
@@ -162,14 +151,14 @@ struct ReachRule {
 };
 HL_HD inline ReachRule reach_rule(std::int64_t nucleus_area, const Window& nucleus_box, const Window& cell_box, const SegmentParams& sp) {
   ReachRule r;
-  const double reach_px = rules::larger(8.0, sp.cell_reach * ::sqrt(4.0 * double(nucleus_area) / rules::kPi));
+  const double reach_px = max_of(8.0, sp.cell_reach * ::sqrt(4.0 * double(nucleus_area) / kPi));
   r.reach = std::int32_t(::lround(3.0 * reach_px));
   if (nucleus_area == 0) {
     r.box = cell_box;
   } else {
     const int grow = int(::ceil(reach_px)) + 1;
-    r.box = {rules::larger(cell_box.x0, nucleus_box.x0 - grow), rules::larger(cell_box.y0, nucleus_box.y0 - grow),
-             rules::smaller(cell_box.x1, nucleus_box.x1 + grow), rules::smaller(cell_box.y1, nucleus_box.y1 + grow)};
+    r.box = {max_of(cell_box.x0, nucleus_box.x0 - grow), max_of(cell_box.y0, nucleus_box.y0 - grow),
+             min_of(cell_box.x1, nucleus_box.x1 + grow), min_of(cell_box.y1, nucleus_box.y1 + grow)};
   }
   return r;
 }

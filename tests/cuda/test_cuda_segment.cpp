@@ -86,10 +86,11 @@ TEST(CudaHostSegment, CropsTinyImagesAndUnusualJpegsAreSegmentedAsOnTheCpu) {
   for (const std::size_t k : {std::size_t(4), std::size_t(40)}) {
     const DecodeResult d = decode_file(files[k], {});
     batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
+    const std::size_t whole = batch.size() - 1;  // every crop is of the whole image, not of the last crop
     for (const auto& [y, x, h, w] : std::vector<std::tuple<int, int, int, int>>{
              {0, 0, 60, 60}, {100, 80, 200, 170}, {150, 150, 33, 47}, {150, 150, 1, 40}, {150, 150, 40, 1}, {170, 170, 1, 1}, {170, 170, 5, 4}, {120, 0, 130, 363},
              {150, 150, 110, 110}, {60, 60, 160, 160}})
-      gpu_fixture::add_crop(batch, batch.view(batch.size() - 1), y, x, h, w, k);
+      gpu_fixture::add_crop(batch, batch.view(whole), y, x, h, w, k);
   }
   for (const char* name : {"jpeg_grey.jpg", "jpeg_cmyk.jpg", "jpeg_ycck.jpg"}) {
     const DecodeResult d = decode_file(source_dir() / "tests" / "data" / "bad" / name, {});
