@@ -182,6 +182,10 @@ void fill_holes(exec::Context& c, const Layout& l, const std::uint8_t* mask, std
   c.release(mark);
 }
 
+DeviceLabels take_labels(exec::Context& c, const Layout& l, std::uint32_t* overflow) {
+  return {c.take<std::int32_t>(l.extent), c.take<std::uint64_t>(l.images + 1), c.take<LabelStats>(l.max_labels), l.max_labels, overflow};
+}
+
 // ---- host-callable wrappers (cuda/components.hpp)
 
 bool label_components(const PackedMasks& m, int connectivity, Labelled& out, std::string* error, Path path, std::size_t capacity) {

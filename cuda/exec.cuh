@@ -42,14 +42,8 @@
 HEMOLENS_CUDA_BEGIN
 namespace exec {
 
-template <class T>
-HL_HD constexpr T min_of(T a, T b) {
-  return b < a ? b : a;
-}
-template <class T>
-HL_HD constexpr T max_of(T a, T b) {
-  return a < b ? b : a;
-}
+using ::hemolens::max_of;  // features/hd.hpp
+using ::hemolens::min_of;
 
 // ---- atomics: relaxed, device scope. Every algorithm that uses them says in a comment why
 // relaxed ordering is enough (the ordering between stages comes from kernel boundaries).

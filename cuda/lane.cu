@@ -12,39 +12,6 @@ namespace {
 
 using features::ImageAccumulators;
 
-struct ProvisionalMasks {
-  const std::uint8_t *stain, *green;
-  int stain_level, green_level;
-  std::uint8_t *cell, *nucleus, *background;
-  HL_HD void operator()(const Pixel& px) const {
-    cell[px.p] = green[px.p] <= green_level;
-    nucleus[px.p] = stain[px.p] > stain_level;
-    background[px.p] = green[px.p] > green_level;
-  }
-};
-
-struct KeepInside {  // a &= b
-  std::uint8_t* a;
-  const std::uint8_t* b;
-  HL_HD void operator()(const Pixel& px) const { a[px.p] = a[px.p] && b[px.p]; }
-};
-
-struct InitAccumulators {
-  const ImageInfo* image;
-  const std::int32_t* background;
-  int stain_level, green_level;
-  ImageAccumulators* acc;
-  HL_HD void operator()(std::size_t i) const {
-    ImageAccumulators& a = acc[i];
-    a.height = image[i].height;
-    a.width = image[i].width;
-    for (int c = 0; c < 3; ++c) a.background_rgb[c] = background[3 * i + c];
-    a.stain_threshold = stain_level;
-    a.green_threshold = green_level;
-    for (auto& s : a.shape) s.max_x = s.max_y = -1;  // the empty box, as ShapeAccumulator{}
-  }
-};
-
 struct Flags {
   const ImageAccumulators* acc;
   std::uint32_t* flags;
@@ -52,26 +19,29 @@ struct Flags {
 };
 
 // Where the parts of one batch's input and output lie in their blobs: the image table then the
-// RGB going up; the histograms, flags, rows and accumulators coming down, in that order, so
-// that the rows mode downloads a prefix (everything but the accumulators).
+// RGB going up; the flags, a status word, the rows, the threshold histograms and the
+// accumulators coming down, in that order, so that the rows mode downloads a prefix (flags,
+// status and rows).
 struct Blobs {
   std::size_t images_bytes, rgb_bytes, in_bytes;
-  std::size_t hist_at, flags_at, rows_at, acc_at, out_bytes;
+  std::size_t flags_at, status_at, rows_at, hist_at, acc_at, out_bytes;
   Blobs(std::size_t n, std::size_t extent, std::size_t cols) {
     auto up = [](std::size_t b) { return (b + 255) / 256 * 256; };
     images_bytes = up(n * sizeof(ImageInfo));
     rgb_bytes = extent * 3;
     in_bytes = images_bytes + rgb_bytes;
-    hist_at = 0;
-    flags_at = up(hist_at + 2 * n * 256 * sizeof(std::uint32_t));
-    rows_at = up(flags_at + n * sizeof(std::uint32_t));
-    acc_at = up(rows_at + n * cols * sizeof(float));
+    flags_at = 0;
+    status_at = up(flags_at + n * sizeof(std::uint32_t));
+    rows_at = up(status_at + sizeof(std::uint32_t));
+    hist_at = up(rows_at + n * cols * sizeof(float));
+    acc_at = up(hist_at + 2 * n * 256 * sizeof(std::uint32_t));
     out_bytes = acc_at + n * sizeof(ImageAccumulators);
   }
+  std::size_t download_bytes(bool rows) const { return rows ? hist_at : out_bytes; }
 };
 
-// Columns of a feature row: what the shared formulas emit (the schema lives in hemolens_core,
-// which this library does not link).
+}  // namespace
+
 std::size_t feature_columns() {
   struct Count {
     int n = 0;
@@ -86,41 +56,14 @@ std::size_t feature_columns() {
   return cols;
 }
 
-}  // namespace
-
-void provisional_masks(exec::Context& c, const Layout& l, const PreprocessOut& pre, const LaneParams& p, const MaskPlanes& out) {
-  c.stage("masks");
-  const std::size_t mark = c.mark();
-  std::uint8_t *raw = c.take<std::uint8_t>(l.extent), *filled = c.take<std::uint8_t>(l.extent), *stained = c.take<std::uint8_t>(l.extent);
-  exec::for_each_pixel(c, l, ProvisionalMasks{pre.stain, pre.green, p.stain_level, p.green_level, raw, stained, out.background});
-  fill_holes(c, l, raw, filled);
-  morphology(c, l, filled, Morph::kOpen, p.cell_radius, out.cell);
-  morphology(c, l, stained, Morph::kOpen, p.nucleus_radius, out.nucleus);
-  c.stage("masks");
-  exec::for_each_pixel(c, l, KeepInside{out.nucleus, out.cell});
-  c.release(mark);
-}
-
-void measure_lane(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const LaneParams& p, ImageAccumulators* acc) {
-  c.stage("accumulators");
-  c.zero(acc, l.images * sizeof(ImageAccumulators));
-  exec::for_each(c, l.images, InitAccumulators{l.image, pre.background, p.stain_level, p.green_level, acc});
-  const std::size_t stride = sizeof(ImageAccumulators);
-  colour_histograms(c, l, DeviceRegionPlanes{pre.r, pre.g, pre.b, m.cell, m.nucleus, m.background}, strided(acc ? &acc->hist[0][0][0] : nullptr, stride));
-  shape_moments(c, l, m.cell, strided(acc ? &acc->shape[features::kCell] : nullptr, stride));
-  shape_moments(c, l, m.nucleus, strided(acc ? &acc->shape[features::kNucleus] : nullptr, stride));
-  texture_counts(c, l, pre.g, m.cell, m.nucleus,
-                 DeviceTextures{strided(acc ? &acc->glcm[0][0][0] : nullptr, stride), strided(acc ? &acc->lbp[0][0] : nullptr, stride),
-                                strided(acc ? &acc->lbp2[0][0] : nullptr, stride)});
-}
-
 struct Lane::Impl {
   exec::Context c;
   exec::HostBuffer in, out;
+  exec::Timer timer{c};
   LayoutPlan plan;
   LaneParams params;
   std::size_t cols = 0;
-  bool pending = false;
+  bool pending = false, out_of_memory = false;
   explicit Impl(Path path) : c(path) {}
 
   // Every stage of one batch; run once measuring (sizes the pool), then for real.
@@ -128,34 +71,57 @@ struct Lane::Impl {
     const std::size_t n = plan.images.size(), extent = plan.extent;
     const Blobs b(n, extent, cols);
     c.stage("upload");
+    if (!c.measuring()) timer.start();
     auto* input = c.take<unsigned char>(b.in_bytes);
     c.upload(input, in.data(), b.in_bytes);
     auto* output = c.take<unsigned char>(b.out_bytes);
     c.zero(output, b.out_bytes);  // every byte that goes down is written (rows stay 0 without `rows`)
+    auto at = [&](std::size_t offset) { return output ? output + offset : nullptr; };
     const Layout l = build_layout(c, plan, reinterpret_cast<const ImageInfo*>(input));
     const std::uint8_t* rgb = input ? input + b.images_bytes : nullptr;
 
     PreprocessOut pre;
     for (std::uint8_t** p : {&pre.r, &pre.g, &pre.b, &pre.stain, &pre.green}) *p = c.take<std::uint8_t>(extent);
     pre.background = c.take<std::int32_t>(n * 3);
-    auto* hist = reinterpret_cast<std::uint32_t*>(output ? output + b.hist_at : nullptr);
+    auto* hist = reinterpret_cast<std::uint32_t*>(at(b.hist_at));
     pre.stain_hist = hist;
     pre.green_hist = hist ? hist + n * 256 : nullptr;
-    preprocess(c, l, rgb, params.bright_fraction, params.balance_target, pre);
+    preprocess(c, l, rgb, params.segment.bright_fraction, params.segment.balance_target, pre);
     const MaskPlanes masks{c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent)};
-    provisional_masks(c, l, pre, params, masks);
-    auto* acc = reinterpret_cast<ImageAccumulators*>(output ? output + b.acc_at : nullptr);
-    measure_lane(c, l, pre, masks, params, acc);
-    exec::for_each(c, n, Flags{acc, reinterpret_cast<std::uint32_t*>(output ? output + b.flags_at : nullptr)});
-    if (params.rows) compute_rows(c, acc, n, reinterpret_cast<float*>(output ? output + b.rows_at : nullptr), cols);
+    auto* state = c.take<CellState>(n);
+    auto* status = reinterpret_cast<std::uint32_t*>(at(b.status_at));
+    segment(c, l, pre, params.segment, masks, state, status);
+    auto* acc = reinterpret_cast<ImageAccumulators*>(at(b.acc_at));
+    measure(c, l, pre, masks, state, status, acc);
+    c.stage("flags");
+    exec::for_each(c, n, Flags{acc, reinterpret_cast<std::uint32_t*>(at(b.flags_at))});
+    if (params.rows) compute_rows(c, acc, n, reinterpret_cast<float*>(at(b.rows_at)), cols);
 
     c.stage("download");
-    c.download(this->out.data(), output, params.rows ? b.acc_at : b.out_bytes);
+    c.download(this->out.data(), output, b.download_bytes(params.rows));
+    if (!c.measuring()) timer.stop();
   }
 };
 
 Lane::Lane(Path path) : impl_(std::make_unique<Impl>(path)) {}
 Lane::~Lane() = default;
+
+std::size_t Lane::scratch_bytes(const PackedBatch& batch, const LaneParams& params, std::string* error) {
+  Impl& m = *impl_;
+  if (m.pending) {
+    if (error) *error = "lane: a batch is in flight (wait for it first)";
+    return 0;
+  }
+  if (!plan_packed_batch(batch, m.plan, error)) return 0;
+  m.params = params;
+  m.cols = feature_columns();
+  m.c.clear_error();
+  m.c.measure();
+  m.chain();
+  const std::size_t bytes = m.c.peak();
+  m.c.reserve(0);  // ends measuring and keeps the pool as it is
+  return bytes;
+}
 
 bool Lane::submit(const PackedBatch& batch, const LaneParams& params, std::string* error) {
   Impl& m = *impl_;
@@ -164,21 +130,15 @@ bool Lane::submit(const PackedBatch& batch, const LaneParams& params, std::strin
     return false;
   }
   m.c.clear_error();
+  m.out_of_memory = false;
   m.c.stage("submit");
-  std::vector<std::size_t> pixel_offset(batch.images);
-  for (std::size_t i = 0; i < batch.images; ++i) {
-    if (batch.offsets[i] % 3) {
-      if (error) *error = "packed batch: image " + std::to_string(i) + " starts at a byte offset that is not a multiple of 3";
-      return false;
-    }
-    pixel_offset[i] = batch.offsets[i] / 3;
-  }
-  if (!plan_layout(pixel_offset.data(), batch.heights, batch.widths, batch.images, m.plan, error)) return false;
+  if (!plan_packed_batch(batch, m.plan, error)) return false;
   m.params = params;
   m.cols = feature_columns();
   const Blobs b(batch.images, m.plan.extent, m.cols);
   // Into page-locked staging: the image table, then the RGB (gaps included, never read).
   if (!m.in.ensure(m.c, b.in_bytes) || !m.out.ensure(m.c, b.out_bytes)) {
+    m.out_of_memory = true;
     if (error) *error = m.c.error();
     return false;
   }
@@ -188,6 +148,7 @@ bool Lane::submit(const PackedBatch& batch, const LaneParams& params, std::strin
   m.chain();
   m.c.stage("scratch");
   if (m.c.reserve(m.c.peak())) m.chain();
+  else m.out_of_memory = true;
   m.pending = !m.c.failed();
   if (m.c.failed() && error) *error = m.c.error();
   return !m.c.failed();
@@ -206,24 +167,32 @@ bool Lane::wait(LaneResult& out, std::string* error) {
   }
   const std::size_t n = m.plan.images.size();
   const Blobs b(n, m.plan.extent, m.cols);
+  const unsigned char* o = m.out.data();
+  if (n && *reinterpret_cast<const std::uint32_t*>(o + b.status_at)) {
+    // Cannot happen (Layout::max_labels is an upper bound), but a wrong count must not pass.
+    if (error) *error = "lane: a batch had more connected components than the label statistics hold";
+    return false;
+  }
   out = LaneResult{};
   out.images = n;
   out.cols = m.cols;
-  const unsigned char* o = m.out.data();
-  const auto* hist = reinterpret_cast<const std::uint32_t*>(o + b.hist_at);
-  out.stain_hist.assign(hist, hist + n * 256);
-  out.green_hist.assign(hist + n * 256, hist + 2 * n * 256);
+  out.device_ms = m.timer.ms();
   const auto* flags = reinterpret_cast<const std::uint32_t*>(o + b.flags_at);
   out.flags.assign(flags, flags + n);
   if (m.params.rows) {
     const auto* rows = reinterpret_cast<const float*>(o + b.rows_at);
     out.rows.assign(rows, rows + n * m.cols);
   } else {
+    const auto* hist = reinterpret_cast<const std::uint32_t*>(o + b.hist_at);
+    out.stain_hist.assign(hist, hist + n * 256);
+    out.green_hist.assign(hist + n * 256, hist + 2 * n * 256);
     out.acc.resize(n);
     if (n) std::memcpy(static_cast<void*>(out.acc.data()), o + b.acc_at, n * sizeof(ImageAccumulators));
   }
   return true;
 }
+
+bool Lane::out_of_memory() const { return impl_->out_of_memory; }
 
 LaneCounters Lane::counters() const {
   const exec::Counters& k = impl_->c.counters();

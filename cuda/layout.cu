@@ -26,6 +26,7 @@ bool plan_layout(const std::size_t* offsets, const std::int32_t* heights, const 
     plan.rows += std::size_t(h);
     plan.tiles += (std::size_t(h) + kTileRows - 1) / kTileRows;
     plan.max_width = std::max(plan.max_width, std::int32_t(w));
+    plan.max_labels += std::size_t((h + 1) / 2) * std::size_t((w + 1) / 2);
     const std::uint64_t end = offsets[i] + std::uint64_t(h * w);
     if (end < offsets[i]) return refuse("image " + std::to_string(i) + " lies beyond 2^64 pixels");
     plan.extent = std::max<std::size_t>(plan.extent, end);
@@ -69,6 +70,7 @@ Layout build_layout(exec::Context& c, const LayoutPlan& plan, const ImageInfo* d
   l.tiles = plan.tiles;
   l.extent = plan.extent;
   l.max_width = plan.max_width;
+  l.max_labels = plan.max_labels;
   auto* rows = c.take<std::uint32_t>(plan.rows);
   auto* tiles = c.take<std::uint64_t>(plan.tiles);
   l.row_image = rows;

@@ -52,6 +52,10 @@ struct Layout {
   std::size_t tiles = 0;
   std::size_t extent = 0;  // plane length: one past the last pixel of any image
   std::int32_t max_width = 0;
+  // The most 8-connected components the batch's masks can have: a component holds every set
+  // pixel of an aligned 2 x 2 block it touches, so an image has at most ceil(h/2) x ceil(w/2).
+  // What the label statistics of the segmentation and measurement stages reserve.
+  std::size_t max_labels = 0;
 
   HL_HD Row row(std::size_t r) const {
     const std::uint32_t i = row_image[r];
@@ -81,7 +85,7 @@ PerImage<T> strided(T* first, std::size_t stride_bytes) {
 // The host's half: image table and sizes of the tables, from the images' offsets and sizes.
 struct LayoutPlan {
   std::vector<ImageInfo> images;
-  std::size_t rows = 0, tiles = 0, extent = 0;
+  std::size_t rows = 0, tiles = 0, extent = 0, max_labels = 0;
   std::int32_t max_width = 0;
 };
 

@@ -161,19 +161,40 @@ void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, doub
   c.release(mark);
 }
 
-bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error, Path path) {
-  out = Preprocessed{};
-  const std::size_t n = batch.images;
-  std::vector<std::size_t> pixel_offset(n);
-  for (std::size_t i = 0; i < n; ++i) {
+bool plan_packed_batch(const PackedBatch& batch, LayoutPlan& plan, std::string* error) {
+  std::vector<std::size_t> pixel_offset(batch.images);
+  for (std::size_t i = 0; i < batch.images; ++i) {
     if (batch.offsets[i] % 3) {
       if (error) *error = "packed batch: image " + std::to_string(i) + " starts at a byte offset that is not a multiple of 3";
       return false;
     }
     pixel_offset[i] = batch.offsets[i] / 3;
   }
+  return plan_layout(pixel_offset.data(), batch.heights, batch.widths, batch.images, plan, error);
+}
+
+PreprocessOut upload_and_preprocess(exec::Context& c, const Layout& l, const PackedBatch& batch, std::size_t pixels, double bright_fraction,
+                                    int balance_target) {
+  c.stage("upload");
+  auto* rgb = c.take<std::uint8_t>(pixels * 3);
+  c.upload(rgb, batch.rgb, pixels * 3);
+  PreprocessOut d;
+  for (std::uint8_t** p : {&d.r, &d.g, &d.b, &d.stain, &d.green}) {
+    *p = c.take<std::uint8_t>(pixels);
+    c.zero(*p, pixels);  // the gaps between images are never written
+  }
+  d.background = c.take<std::int32_t>(batch.images * 3);
+  d.stain_hist = c.take<std::uint32_t>(batch.images * 256);
+  d.green_hist = c.take<std::uint32_t>(batch.images * 256);
+  preprocess(c, l, rgb, bright_fraction, balance_target, d);
+  return d;
+}
+
+bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_target, Preprocessed& out, std::string* error, Path path) {
+  out = Preprocessed{};
+  const std::size_t n = batch.images;
   LayoutPlan plan;
-  if (!plan_layout(pixel_offset.data(), batch.heights, batch.widths, n, plan, error)) return false;
+  if (!plan_packed_batch(batch, plan, error)) return false;
   const std::size_t pixels = plan.extent;
   for (auto* v : {&out.r, &out.g, &out.b, &out.stain, &out.green}) v->assign(pixels, 0);
   out.background.assign(n * 3, 0);
@@ -183,22 +204,11 @@ bool preprocess(const PackedBatch& batch, double bright_fraction, int balance_ta
       path,
       [&](exec::Context& c) {
         const Layout l = upload_layout(c, plan);
-        c.stage("upload");
-        auto* rgb = c.take<std::uint8_t>(pixels * 3);
-        c.upload(rgb, batch.rgb, pixels * 3);
-        PreprocessOut d;
-        std::uint8_t** planes[5] = {&d.r, &d.g, &d.b, &d.stain, &d.green};
-        for (auto* p : planes) {
-          *p = c.take<std::uint8_t>(pixels);
-          c.zero(*p, pixels);
-        }
-        d.background = c.take<std::int32_t>(n * 3);
-        d.stain_hist = c.take<std::uint32_t>(n * 256);
-        d.green_hist = c.take<std::uint32_t>(n * 256);
-        preprocess(c, l, rgb, bright_fraction, balance_target, d);
+        const PreprocessOut d = upload_and_preprocess(c, l, batch, pixels, bright_fraction, balance_target);
         c.stage("download");
+        std::uint8_t* const planes[5] = {d.r, d.g, d.b, d.stain, d.green};
         std::vector<std::uint8_t>* host[5] = {&out.r, &out.g, &out.b, &out.stain, &out.green};
-        for (int k = 0; k < 5; ++k) c.download(host[k]->data(), *planes[k], pixels);
+        for (int k = 0; k < 5; ++k) c.download(host[k]->data(), planes[k], pixels);
         c.download(out.background.data(), d.background, n * 3 * sizeof(std::int32_t));
         c.download(out.stain_hist.data(), d.stain_hist, n * 256 * sizeof(std::uint32_t));
         c.download(out.green_hist.data(), d.green_hist, n * 256 * sizeof(std::uint32_t));

@@ -32,6 +32,13 @@ Probe probe() {
   return p;
 }
 
+std::size_t free_device_memory() {
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) == cudaSuccess) return free;
+  cudaGetLastError();
+  return 0;
+}
+
 #else
 
 // The host execution always has its one "device": the CPU, through Thrust's TBB backend.
@@ -41,6 +48,8 @@ Probe probe() {
   p.message = "host execution of cuda/ (Thrust TBB backend, " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads)";
   return p;
 }
+
+std::size_t free_device_memory() { return 0; }
 
 #endif
 

@@ -13,12 +13,13 @@
 #include <cstdint>
 
 #include "components.hpp"     // LabelStats
+#include "cpu/segment_rules.hpp"  // Window, SegmentParams
 #include "exec.cuh"
 #include "features/accumulators.hpp"
 #include "forest_score.hpp"   // ForestArrays
-#include "lane.hpp"          // LaneParams
 #include "layout.cuh"
 #include "morphology.hpp"     // Morph
+#include "preprocess.hpp"     // PackedBatch
 
 HEMOLENS_CUDA_BEGIN
 
@@ -26,7 +27,8 @@ HEMOLENS_CUDA_BEGIN
 Layout upload_layout(exec::Context& c, const LayoutPlan& plan);
 Layout build_layout(exec::Context& c, const LayoutPlan& plan, const ImageInfo* device_images);
 
-// ---- preprocess.cu: white balance, stain, Gaussian 5x5 and median 3x3 of stain and green,
+// ---- preprocess.cu: the plan of a packed RGB batch (cuda/preprocess.hpp; byte offsets must be
+// multiples of 3), and white balance, stain, Gaussian 5x5 and median 3x3 of stain and green,
 // their 256-bin histograms (src/cpu/color.cpp, src/cpu/filters.cpp).
 struct PreprocessOut {
   std::uint8_t *r, *g, *b;          // balanced colour, one byte per pixel
@@ -34,7 +36,11 @@ struct PreprocessOut {
   std::int32_t* background;         // images x 3: the raw background colour
   std::uint32_t *stain_hist, *green_hist;  // images x 256 (written)
 };
+bool plan_packed_batch(const PackedBatch& batch, LayoutPlan& plan, std::string* error);
 void preprocess(exec::Context& c, const Layout& l, const std::uint8_t* rgb, double bright_fraction, int target, const PreprocessOut& out);
+// For the one-shot wrappers: uploads the batch's RGB and preprocesses it into planes taken from the pool.
+PreprocessOut upload_and_preprocess(exec::Context& c, const Layout& l, const PackedBatch& batch, std::size_t pixels, double bright_fraction,
+                                    int balance_target);
 
 // ---- components.cu
 struct DeviceLabels {
@@ -46,6 +52,20 @@ struct DeviceLabels {
 };
 void label_components(exec::Context& c, const Layout& l, const std::uint8_t* mask, int connectivity, const DeviceLabels& out);
 void fill_holes(exec::Context& c, const Layout& l, const std::uint8_t* mask, std::uint8_t* out);
+// Labels of 8-connected masks from the pool: statistics for l.max_labels labels (always enough).
+DeviceLabels take_labels(exec::Context& c, const Layout& l, std::uint32_t* overflow);
+
+// One image's labels: statistics of label k (1..count) at label1[k - 1]; per-label flags of
+// the batch (one byte per label and one per image for label 0) at index `base` + k.
+struct ImageLabels {
+  const LabelStats* label1;
+  int count;
+  std::uint64_t base;
+};
+HL_HD inline ImageLabels image_labels(const DeviceLabels& d, std::size_t i) {
+  const std::uint64_t first = d.first_label[i], end = exec::min_of<std::uint64_t>(d.first_label[i + 1], d.capacity);
+  return {d.stats + first, end > first ? int(end - first) : 0, first + i};
+}
 
 // ---- morphology.cu (the ellipse of radius <= kMaxMorphRadius; `out` may not alias `in`)
 constexpr int kMaxMorphRadius = 31;
@@ -79,15 +99,37 @@ void compute_rows(exec::Context& c, const features::ImageAccumulators* acc, std:
 // ---- forest_score.cu: every row against every tree; the arrays of `f` are device pointers.
 void score_forest(exec::Context& c, const ForestArrays& f, const float* x, std::size_t rows, std::size_t cols, float* scores);
 
-// ---- lane.cu: the stages of the device-resident batch that have no other home yet.
-// Provisional masks from fixed levels (LaneParams), until the device segmentation replaces them.
-struct MaskPlanes {
-  std::uint8_t *cell, *nucleus, *background;
+// ---- segment.cu: the segmentation of src/cpu/segment.cpp over a batch, step by step; the
+// per-image decisions are cpu/segment_rules.hpp's, one work item per image.
+// What each image's segmentation decided (device memory, one per image).
+struct CellState {
+  std::int32_t stain_threshold, green_threshold, pale_threshold;
+  std::int32_t seed;        // the seed's nucleus label, 0: no cell
+  std::int32_t cell_label;  // the stained object holding most of the seed, 0: none
+  cpu::Window box;          // where the cell can lie: the seed's box and that object's
+  double lobe_min_area;     // cpu::LobeRule
+  std::int32_t lobe_gap;
+  std::int64_t nucleus_area;  // the joined lobes, and their box: the reach's input
+  cpu::Window nucleus_box;
+  cpu::Window reach_box;    // cpu::ReachRule
+  std::int32_t reach;
+  std::int32_t keep;        // the piece within reach holding most of the seed
+  std::int64_t cell_area, final_nucleus_area;
+  std::uint32_t border;     // the cell touches the image border
+  std::int32_t other_nucleated;
+  std::uint32_t flags;      // QualityFlag bits
 };
-void provisional_masks(exec::Context& c, const Layout& l, const PreprocessOut& pre, const LaneParams& p, const MaskPlanes& out);
-// The accumulators the stages above fill (zeroing the rest): size, background colour, levels,
-// colour histograms, shape moments of cell and nucleus, textures.
-void measure_lane(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const LaneParams& p,
-                  features::ImageAccumulators* acc);
+struct MaskPlanes {
+  std::uint8_t *cell, *nucleus, *background;  // 0/1, written whole
+};
+// state: one per image (written); overflow: set when a batch had more labels than
+// l.max_labels (never, by that bound; the caller zeroes it and checks).
+void segment(exec::Context& c, const Layout& l, const PreprocessOut& pre, const cpu::SegmentParams& p, const MaskPlanes& out, CellState* state,
+             std::uint32_t* overflow);
+
+// ---- measure.cu: every accumulator of src/cpu/measure.cpp (written whole) from the
+// segmentation's planes and states.
+void measure(exec::Context& c, const Layout& l, const PreprocessOut& pre, const MaskPlanes& m, const CellState* state, std::uint32_t* overflow,
+             features::ImageAccumulators* acc);
 
 HEMOLENS_CUDA_END

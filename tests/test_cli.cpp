@@ -9,6 +9,7 @@
 #include "support.hpp"
 
 using namespace hemolens;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -58,15 +59,47 @@ TEST(Cli, UnusableRequestsFailClearly) {
   EXPECT_NE(run("extract /nonexistent -o /tmp/x.h5").status, 0);
   EXPECT_NE(run("info /nonexistent.h5").status, 0);
   EXPECT_NE(run("extract " + test::sample_dir().string() + " -o /tmp/x.h5 --shard 4/2").status, 0);
-  const CudaStatus cuda = cuda_status();
-  if (!(cuda.compiled && cuda.devices > 0)) {
-    const Result r = run("extract " + test::sample_dir().string() + " -o /tmp/hemolens-cli-cuda.h5 --backend cuda");
-    EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.output.find("--backend cuda"), std::string::npos) << r.output;
-  }
   const Result help = run("extract --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.output.find("--shard"), std::string::npos);
+}
+
+// --backend: cuda without a usable GPU is an error that says why and writes nothing; auto takes
+// the GPU when there is one, else the CPU, and says which and why; the store records it.
+TEST(Cli, BackendChoiceIsExplained) {
+  test::TempDir dir("cli-backend");
+  std::filesystem::create_directories(dir.path / "data" / "platelet");
+  std::filesystem::copy_file(test::sample_dir() / "platelet" / "PLATELET_10233.jpg", dir.path / "data" / "platelet" / "p.jpg");
+  const std::string data = (dir.path / "data").string();
+  const CudaStatus cuda = cuda_status();
+  const bool gpu = cuda.compiled && cuda.devices > 0;
+  const std::string why = cuda.message;
+  ASSERT_FALSE(why.empty());
+
+  const fs::path cuda_store = dir.path / "cuda.h5";
+  const Result forced = run("extract " + data + " -o " + cuda_store.string() + " --backend cuda -q");
+  if (gpu) {
+    EXPECT_EQ(forced.status, 0) << forced.output;
+  } else {
+    EXPECT_EQ(forced.status, 1) << forced.output;
+    EXPECT_NE(forced.output.find("--backend cuda: " + why), std::string::npos) << forced.output;
+    EXPECT_NE(forced.output.find("use --backend cpu or auto"), std::string::npos) << forced.output;
+    EXPECT_FALSE(fs::exists(cuda_store));
+  }
+
+  const fs::path auto_store = dir.path / "auto.h5";
+  const Result chosen = run("extract " + data + " -o " + auto_store.string() + " --backend auto -q");
+  ASSERT_EQ(chosen.status, 0) << chosen.output;
+  const std::string expected = std::string("backend auto: using the ") + (gpu ? "CUDA" : "CPU") + " backend (" + why + ")";
+  EXPECT_NE(chosen.output.find(expected), std::string::npos) << chosen.output;
+  EXPECT_NE(chosen.output.find(std::string("backend ") + (gpu ? "cuda" : "cpu") + ")"), std::string::npos) << chosen.output;
+  const Result info = run("info " + auto_store.string());
+  EXPECT_NE(info.output.find(std::string("backend ") + (gpu ? "cuda" : "cpu")), std::string::npos) << info.output;
+
+  // An explicit cpu says nothing about the GPU.
+  const Result cpu = run("extract " + data + " -o " + (dir.path / "cpu.h5").string() + " --backend cpu -q");
+  ASSERT_EQ(cpu.status, 0) << cpu.output;
+  EXPECT_EQ(cpu.output.find("backend auto"), std::string::npos) << cpu.output;
 }
 
 TEST(Cli, TrainEvaluatePredictOnTheSample) {

@@ -103,8 +103,11 @@ TEST(JobSpec, PbcSpecTakesItsDatasetFromTheCommandLineOrEnvironment) {
   EXPECT_EQ(s.dataset, "/data/pbc-flag");  // the command line wins
   EXPECT_EQ(s.run_dir, "/scratch/run");
   EXPECT_EQ(s.resources_for("train").gres, "gpu:1");
-  EXPECT_EQ(s.resources_for("extract").gres, "");
-  EXPECT_EQ(s.resources_for("extract").array_limit, 8);
+  EXPECT_EQ(s.resources_for("extract").gres, "gpu:1");  // the GPU path: backend auto takes it
+  EXPECT_EQ(s.resources_for("extract").partition, "gpu");
+  EXPECT_EQ(s.extract.backend, "auto");
+  EXPECT_EQ(s.resources_for("merge").gres, "");
+  EXPECT_EQ(s.resources_for("extract").array_limit, 4);
 }
 
 TEST(JobSpec, SpecDatasetWinsOverTheEnvironment) {

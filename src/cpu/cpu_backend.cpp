@@ -43,6 +43,17 @@ std::uint32_t extract_segmented(const Segmentation& seg, features::ImageAccumula
   return acc.flags;
 }
 
+std::string segment_parameters_json(const SegmentParams& p) {
+  const nlohmann::json j = {{"bright_fraction", p.bright_fraction},   {"balance_target", p.balance_target},
+                            {"gaussian_ksize", p.gaussian_ksize},     {"median_ksize", p.median_ksize},
+                            {"min_stain_threshold", p.min_stain_threshold}, {"nucleus_open_radius", p.nucleus_open_radius},
+                            {"cell_open_radius", p.cell_open_radius}, {"min_seed_area", p.min_seed_area},
+                            {"other_nucleus_min_area", p.other_nucleus_min_area}, {"min_cell_area", p.min_cell_area},
+                            {"min_nucleus_area", p.min_nucleus_area}, {"max_cell_fraction", p.max_cell_fraction},
+                            {"lobe_fraction", p.lobe_fraction},       {"cell_reach", p.cell_reach}};
+  return j.dump();
+}
+
 namespace {
 
 class CpuBackend final : public Backend {
@@ -69,17 +80,7 @@ class CpuBackend final : public Backend {
     return {{"segment", segment_ns_ * 1e-9}, {"measure", measure_ns_ * 1e-9}, {"formulas", formula_ns_ * 1e-9}};
   }
 
-  std::string parameters_json() const override {
-    const SegmentParams& p = params_;
-    nlohmann::json j = {{"bright_fraction", p.bright_fraction},   {"balance_target", p.balance_target},
-                        {"gaussian_ksize", p.gaussian_ksize},     {"median_ksize", p.median_ksize},
-                        {"min_stain_threshold", p.min_stain_threshold}, {"nucleus_open_radius", p.nucleus_open_radius},
-                        {"cell_open_radius", p.cell_open_radius}, {"min_seed_area", p.min_seed_area},
-                        {"other_nucleus_min_area", p.other_nucleus_min_area}, {"min_cell_area", p.min_cell_area},
-                        {"min_nucleus_area", p.min_nucleus_area}, {"max_cell_fraction", p.max_cell_fraction},
-                        {"lobe_fraction", p.lobe_fraction},       {"cell_reach", p.cell_reach}};
-    return j.dump();
-  }
+  std::string parameters_json() const override { return segment_parameters_json(params_); }
 
  private:
   SegmentParams params_;

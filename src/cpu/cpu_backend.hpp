@@ -2,6 +2,7 @@
 // parallel (the pipeline runs several batches at once on its threads).
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "cpu/segment.hpp"
 #include "features/accumulators.hpp"
@@ -22,5 +23,8 @@ std::uint32_t extract_image(const RgbView& img, const SegmentParams& params, fea
 // The measuring half of extract_image, for a caller that keeps the segmentation (the server
 // draws its outlines): measure -> formulas -> row; returns the quality flags.
 std::uint32_t extract_segmented(const Segmentation& seg, features::ImageAccumulators& acc, float* row, StageNanos* nanos = nullptr);
+
+// The segmentation parameters as the store records them (JSON), for every backend.
+std::string segment_parameters_json(const SegmentParams& params);
 
 }  // namespace hemolens::cpu

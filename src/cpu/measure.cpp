@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu/chamfer.hpp"
 #include "cpu/components.hpp"
 #include "cpu/morphology.hpp"
 #include "features/pixel_channels.hpp"
@@ -76,29 +77,13 @@ std::int64_t boundary_edges(const Plane8& mask, const Box& box) {
   return edges;
 }
 
-// Chamfer (3-4) distance of each mask pixel to the nearest outside pixel, two raster passes
-// over the crop with a one-pixel frame of outside around it. Returns the distances of the
-// crop's pixels (0 outside the mask).
+// Chamfer (3-4) distance of each mask pixel to the nearest outside pixel, over the crop with
+// a one-pixel frame of outside around it (src/cpu/chamfer.hpp, shared with the device). Returns
+// the distances of the crop's pixels (0 outside the mask).
 Plane32 chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
-  const int h = crop.height + 2, w = crop.width + 2;
-  constexpr std::int32_t kFar = 1 << 28;
-  std::vector<std::int32_t> d(std::size_t(h) * std::size_t(w), 0);
-  for (int y = 1; y + 1 < h; ++y)
-    for (int x = 1; x + 1 < w; ++x) d[std::size_t(y) * w + x] = crop.at(y - 1, x - 1) ? kFar : 0;
-  auto at = [&](int y, int x) -> std::int32_t& { return d[std::size_t(y) * w + x]; };
-  for (int y = 1; y + 1 < h; ++y)
-    for (int x = 1; x + 1 < w; ++x)
-      if (at(y, x))
-        at(y, x) = std::min({at(y, x), at(y, x - 1) + 3, at(y - 1, x - 1) + 4, at(y - 1, x) + 3, at(y - 1, x + 1) + 4});
   Plane32 dist(crop.height, crop.width);
-  for (int y = h - 2; y >= 1; --y)
-    for (int x = w - 2; x >= 1; --x)
-      if (at(y, x)) {
-        at(y, x) = std::min({at(y, x), at(y, x + 1) + 3, at(y + 1, x + 1) + 4, at(y + 1, x) + 3, at(y + 1, x - 1) + 4});
-        out.distance_sum += at(y, x);
-        out.distance_max = std::max(out.distance_max, at(y, x));
-        dist.at(y - 1, x - 1) = at(y, x);
-      }
+  chamfer_inside(crop.data.data(), std::size_t(crop.width), dist.data.data(), std::size_t(crop.width), crop.height, crop.width,
+                 &out.distance_sum, &out.distance_max);
   return dist;
 }
 

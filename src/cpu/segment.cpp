@@ -1,12 +1,12 @@
 #include "cpu/segment.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
+#include <memory>
 
 #include "cpu/components.hpp"
 #include "cpu/filters.hpp"
 #include "cpu/morphology.hpp"
+#include "cpu/segment_rules.hpp"
 #include "features/thresholds.hpp"
 #include "hemolens/quality.hpp"
 
@@ -20,123 +20,49 @@ Plane8 smooth(const Plane8& p, const SegmentParams& sp) {
   return m;
 }
 
-// The window where the target cell can lie: the seed's box grown by the object holding it.
-struct CellBox {
-  int x0, y0, x1, y1;  // inclusive
-  void add(const ComponentStats& s) {
-    x0 = std::min(x0, s.min_x), y0 = std::min(y0, s.min_y), x1 = std::max(x1, s.max_x), y1 = std::max(y1, s.max_y);
-  }
-  template <class F>
-  void for_each(F&& f) const {
-    for (int y = y0; y <= y1; ++y)
-      for (int x = x0; x <= x1; ++x) f(y, x);
-  }
-};
-
-// Nucleus component nearest the centre; centroids in 1/16 pixel, so the choice is exact
-// integer arithmetic on every backend. Returns 0 when none is large enough.
-int pick_seed(const std::vector<ComponentStats>& stats, int h, int w, int min_area) {
-  int best = 0;
-  std::int64_t best_d = std::numeric_limits<std::int64_t>::max();
-  for (std::size_t l = 1; l < stats.size(); ++l) {
-    const ComponentStats& s = stats[l];
-    if (s.area < min_area) continue;
-    const std::int64_t cx = (s.sum_x * 16 + s.area / 2) / s.area - (w - 1) * 8;
-    const std::int64_t cy = (s.sum_y * 16 + s.area / 2) / s.area - (h - 1) * 8;
-    const std::int64_t d = cx * cx + cy * cy;
-    if (d < best_d) {
-      best_d = d;
-      best = int(l);
-    }
-  }
-  return best;
-}
-
 // Nucleus candidates inside the cell that belong to the seed's nucleus: components large
 // enough to be a lobe (not granules), reached from the seed through gaps of at most
-// `lobe_gap` seed diameters. The lobes of a segmented nucleus lie a filament apart; the
-// nucleus of a neighbour that the (pale) cell object has swallowed lies two cytoplasm rims
-// away and stays out. Lobes join one round at a time, each round measuring from all joined.
+// `lobe_gap` seed diameters (segment_rules.hpp: join_lobes). The lobes of a segmented nucleus
+// lie a filament apart; the nucleus of a neighbour that the (pale) cell object has swallowed
+// lies two cytoplasm rims away and stays out.
 Plane8 nucleus_in_cell(const Plane8& candidates, const Plane32& labels, const std::vector<ComponentStats>& stats, const Plane8& cell,
-                       const CellBox& box, int seed, const SegmentParams& sp) {
-  const std::int64_t seed_area = stats[std::size_t(seed)].area;
-  const double min_area = sp.lobe_fraction * double(seed_area);
-  const double gap_px = std::max(sp.min_lobe_gap, sp.lobe_gap * std::sqrt(4.0 * double(seed_area) / 3.14159265358979323846));
-  const std::int32_t gap = std::int32_t(std::lround(3.0 * gap_px));  // chamfer units
+                       const Window& box, int seed, const SegmentParams& sp) {
+  const LobeRule rule = lobe_rule(stats[std::size_t(seed)].area, sp);
   auto is_lobe = [&](int y, int x) {
-    return candidates.at(y, x) && cell.at(y, x) && double(stats[std::size_t(labels.at(y, x))].area) >= min_area;
+    return candidates.at(y, x) && cell.at(y, x) && double(stats[std::size_t(labels.at(y, x))].area) >= rule.min_area;
   };
+  auto label_at = [&](int y, int x) { return std::size_t(labels.at(y, x)); };
   std::vector<std::uint8_t> present(stats.size(), 0), in(stats.size(), 0);
   box.for_each([&](int y, int x) {
-    if (is_lobe(y, x)) present[std::size_t(labels.at(y, x))] = 1;
+    if (is_lobe(y, x)) present[label_at(y, x)] = 1;
   });
   in[std::size_t(seed)] = 1;
-  // A chamfer distance is at least 3 x the chessboard distance, which is at least the gap
-  // between the components' boxes: components whose boxes lie farther apart cannot join,
-  // and distances are only computed (exactly: shortest chamfer paths stay inside the box of
-  // their ends) in the box of the joined lobes and the candidates near them. Most cells
-  // have one nucleus component and no candidate at all.
-  auto box_gap = [&](const ComponentStats& a, const ComponentStats& b) {
-    return std::max({0, a.min_x - b.max_x, b.min_x - a.max_x, a.min_y - b.max_y, b.min_y - a.max_y});
-  };
-  for (bool grew = true; grew;) {
-    grew = false;
-    const ComponentStats& s = stats[std::size_t(seed)];
-    CellBox near{s.min_x, s.min_y, s.max_x, s.max_y};
-    bool any = false;
-    for (std::size_t l = 1; l < stats.size(); ++l) {
-      if (!present[l] || in[l]) continue;
-      for (std::size_t j = 1; j < stats.size(); ++j)
-        if (in[j] && 3 * box_gap(stats[l], stats[j]) <= gap) {
-          near.add(stats[l]);
-          any = true;
-          break;
-        }
-    }
-    if (!any) break;
-    for (std::size_t j = 1; j < stats.size(); ++j)
-      if (in[j]) near.add(stats[j]);
-    Plane8 crop(near.y1 - near.y0 + 1, near.x1 - near.x0 + 1);
-    near.for_each([&](int y, int x) { crop.at(y - near.y0, x - near.x0) = in[std::size_t(labels.at(y, x))]; });
-    const Plane32 dist = chamfer_distance(crop);
-    near.for_each([&](int y, int x) {
-      std::uint8_t& joined = in[std::size_t(labels.at(y, x))];
-      if (!joined && is_lobe(y, x) && dist.at(y - near.y0, x - near.x0) <= gap) {
-        joined = 1;
-        grew = true;
-      }
-    });
-  }
+  // Every lobe and the seed lie in the box: scratch of its size holds any round's crop.
+  const std::size_t area = std::size_t(box.width()) * std::size_t(box.height());
+  const auto crop = std::make_unique_for_overwrite<std::uint8_t[]>(area);
+  const auto dist = std::make_unique_for_overwrite<std::int32_t[]>(area);
+  join_lobes(stats.data() + 1, int(stats.size()) - 1, seed, rule.gap, present.data(), in.data(), label_at, is_lobe, crop.get(), dist.get());
   Plane8 n(candidates.height, candidates.width);
-  box.for_each([&](int y, int x) { n.at(y, x) = is_lobe(y, x) && in[std::size_t(labels.at(y, x))]; });
+  box.for_each([&](int y, int x) { n.at(y, x) = is_lobe(y, x) && in[label_at(y, x)]; });
   return n;
 }
 
-// The cell limited to `cell_reach` nucleus diameters around the nucleus; the piece holding
-// the seed, holes filled. Everything happens in the nucleus's box grown by the reach and a
-// one-pixel frame (within the cell's box): nothing farther can be within reach, since a
-// chamfer distance is at least 3 x the chessboard one; distances there are exact, because
-// shortest chamfer paths stay inside the box of their ends; and the empty frame connects
-// the outside as the whole image would, so the same holes are filled.
-Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const CellBox& cell_box,
+// The cell limited to `cell_reach` nucleus diameters around the nucleus (segment_rules.hpp:
+// reach_rule says why the reach window suffices); the piece holding the seed, holes filled.
+Plane8 cut_to_reach(const Plane8& cell, const Plane8& nucleus, const Plane32& nucleus_labels, int seed, const Window& cell_box,
                     const SegmentParams& sp) {
   Plane8 out(cell.height, cell.width);
   std::int64_t area = 0;
-  CellBox box{cell_box.x1, cell_box.y1, cell_box.x0, cell_box.y0};  // the nucleus's box, grown below
+  Window nucleus_box{cell_box.x1, cell_box.y1, cell_box.x0, cell_box.y0};  // grown below
   cell_box.for_each([&](int y, int x) {
     if (!nucleus.at(y, x)) return;
     ++area;
-    box.x0 = std::min(box.x0, x), box.y0 = std::min(box.y0, y), box.x1 = std::max(box.x1, x), box.y1 = std::max(box.y1, y);
+    nucleus_box.x0 = std::min(nucleus_box.x0, x), nucleus_box.y0 = std::min(nucleus_box.y0, y);
+    nucleus_box.x1 = std::max(nucleus_box.x1, x), nucleus_box.y1 = std::max(nucleus_box.y1, y);
   });
-  const double reach_px = std::max(8.0, sp.cell_reach * std::sqrt(4.0 * double(area) / 3.14159265358979323846));
-  const std::int32_t reach = std::int32_t(std::lround(3.0 * reach_px));  // chamfer units
-  if (area == 0) {
-    box = cell_box;
-  } else {
-    const int grow = int(std::ceil(reach_px)) + 1;
-    box = {std::max(cell_box.x0, box.x0 - grow), std::max(cell_box.y0, box.y0 - grow), std::min(cell_box.x1, box.x1 + grow),
-           std::min(cell_box.y1, box.y1 + grow)};
-  }
+  const ReachRule rule = reach_rule(area, nucleus_box, cell_box, sp);
+  const Window& box = rule.box;
+  const std::int32_t reach = rule.reach;
   const int bh = box.y1 - box.y0 + 1, bw = box.x1 - box.x0 + 1;
   Plane8 crop_nucleus(bh, bw), near(bh, bw);
   box.for_each([&](int y, int x) { crop_nucleus.at(y - box.y0, x - box.x0) = nucleus.at(y, x); });
@@ -170,7 +96,7 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   const Plane8 green = smooth(seg.rgb.g, sp);
   std::uint32_t hist[256];
   histogram(stain, nullptr, hist);
-  seg.stain_threshold = std::max(features::multi_otsu3(hist).high, sp.min_stain_threshold);
+  seg.stain_threshold = stain_threshold(hist, sp);
   histogram(green, nullptr, hist);
   seg.green_threshold = features::otsu_threshold(hist);
 
@@ -181,10 +107,10 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   seg.background = Plane8(h, w);
   // Objects reach paler than the threshold (pale cytoplasm of neutrophils, monocytes and ig
   // lies between the dark red cells and the slide); the background keeps the Otsu split.
-  const int pale_threshold = seg.green_threshold + int(std::lround(sp.pale_fraction * (sp.balance_target - seg.green_threshold)));
+  const int pale = pale_threshold(seg.green_threshold, sp);
   for (std::size_t i = 0; i < stained.size(); ++i) {
     const bool dark = green.data[i] <= seg.green_threshold;
-    stained.data[i] = green.data[i] <= pale_threshold || nucleus_candidates.data[i];
+    stained.data[i] = green.data[i] <= pale || nucleus_candidates.data[i];
     seg.background.data[i] = !(dark || nucleus_candidates.data[i]);
   }
   fill_holes(stained, filled);
@@ -193,7 +119,7 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   Plane32 nucleus_labels, object_labels;
   const auto nucleus_stats = label_components(nucleus_candidates, 8, nucleus_labels);
   const auto object_stats = label_components(objects, 8, object_labels);
-  const int seed = pick_seed(nucleus_stats, h, w, sp.min_seed_area);
+  const int seed = pick_seed(nucleus_stats.data() + 1, int(nucleus_stats.size()) - 1, h, w, sp.min_seed_area);
 
   seg.cell = Plane8(h, w);
   seg.nucleus = Plane8(h, w);
@@ -210,7 +136,7 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
       if (nucleus_labels.at(y, x) == seed) ++overlap[std::size_t(object_labels.at(y, x))];
   overlap[0] = 0;
   const int cell_label = int(std::max_element(overlap.begin(), overlap.end()) - overlap.begin());
-  CellBox box{seed_stats.min_x, seed_stats.min_y, seed_stats.max_x, seed_stats.max_y};
+  Window box = Window::of(seed_stats);
   if (cell_label > 0) box.add(object_stats[std::size_t(cell_label)]);
   Plane8 cell(h, w);
   box.for_each([&](int y, int x) {
@@ -236,18 +162,8 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
     touches_cell[std::size_t(nucleus_labels.at(y, x))] = 1;
     border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
   });
-  // Another whole nucleated cell: large, apart from the target, and not cut by the border
-  // (crops often show part of a neighbour at the edge; that does not disturb the target).
-  for (std::size_t l = 1; l < nucleus_stats.size(); ++l) {
-    const ComponentStats& s = nucleus_stats[l];
-    const bool at_border = s.min_x == 0 || s.min_y == 0 || s.max_x == w - 1 || s.max_y == h - 1;
-    if (!touches_cell[l] && !at_border && s.area >= sp.other_nucleus_min_area) ++seg.other_nucleated;
-  }
-  if (border) seg.flags |= kTouchesBorder;
-  if (seg.other_nucleated > 0) seg.flags |= kMultipleNucleated;
-  if (cell_area < sp.min_cell_area || nucleus_area < sp.min_nucleus_area ||
-      cell_area > sp.max_cell_fraction * double(h) * w)
-    seg.flags |= kImplausibleSize;
+  for (std::size_t l = 1; l < nucleus_stats.size(); ++l) seg.other_nucleated += other_nucleus(nucleus_stats[l], touches_cell[l], h, w, sp);
+  seg.flags |= quality_flags(cell_area, nucleus_area, border, seg.other_nucleated, h, w, sp);
   return seg;
 }
 

@@ -4,7 +4,9 @@
 
 #include "hemolens/backend.hpp"
 #ifdef HEMOLENS_WITH_CUDA
-#include "probe.hpp"  // for the CUDA runtime probe (cuda/)
+#include "backend.hpp"          // for cuda::make_backend (cuda/)
+#include "cpu/cpu_backend.hpp"  // for the parameters the store records
+#include "probe.hpp"            // for the CUDA runtime probe (cuda/)
 #endif
 
 namespace hemolens {
@@ -29,16 +31,29 @@ CudaStatus cuda_status() {
   return s;
 }
 
+namespace {
+
+std::unique_ptr<Backend> make_cuda_backend() {
+#ifdef HEMOLENS_WITH_CUDA
+  cuda::BackendOptions options;
+  options.parameters_json = cpu::segment_parameters_json(options.segment);
+  return cuda::make_backend(options);
+#else
+  throw std::logic_error("make_cuda_backend: a build without CUDA");
+#endif
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, std::string* note) {
   if (kind == BackendKind::kCpu) return make_cpu_backend();
   const CudaStatus cuda = cuda_status();
-  // The CUDA feature-extraction backend is not built yet (issue: CUDA backend); until it
-  // is, a GPU is reported but the CPU backend runs.
-  const std::string why = !cuda.compiled ? cuda.message
-                          : cuda.devices == 0 ? cuda.message
-                                              : "the CUDA extraction backend is not available in this version (GPU: " + cuda.message + ")";
-  if (kind == BackendKind::kCuda) throw std::runtime_error("--backend cuda: " + why);
-  if (note) *note = "backend auto: using the CPU backend (" + why + ")";
+  if (cuda.compiled && cuda.devices > 0) {
+    if (note && kind == BackendKind::kAuto) *note = "backend auto: using the CUDA backend (" + cuda.message + ")";
+    return make_cuda_backend();
+  }
+  if (kind == BackendKind::kCuda) throw std::runtime_error("--backend cuda: " + cuda.message + "; use --backend cpu or auto");
+  if (note) *note = "backend auto: using the CPU backend (" + cuda.message + ")";
   return make_cpu_backend();
 }
 

@@ -64,12 +64,19 @@ void decode_batch(const Dataset& ds, const DecodeLimits& limits, Work& w) {
 }  // namespace
 
 ExtractSummary run_extract(const ExtractOptions& opt, const ProgressFn& progress) {
+  std::string note;
+  std::unique_ptr<Backend> backend = make_backend(opt.backend, &note);
+  ExtractSummary sum = run_extract(opt, std::move(backend), progress);
+  sum.backend_note = note;
+  return sum;
+}
+
+ExtractSummary run_extract(const ExtractOptions& opt, std::unique_ptr<Backend> backend, const ProgressFn& progress) {
   const auto t_start = Clock::now();
   Dataset ds = scan_dataset(opt.input);
   keep_shard(ds, opt.shard);
 
   ExtractSummary sum;
-  std::unique_ptr<Backend> backend = make_backend(opt.backend, &sum.backend_note);
   sum.threads = opt.threads > 0 ? opt.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(sum.threads));
   sum.backend = backend->name();

@@ -6,6 +6,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,5 +41,9 @@ struct ExtractSummary {
 using ProgressFn = std::function<void(std::size_t, std::size_t)>;
 
 ExtractSummary run_extract(const ExtractOptions& opt, const ProgressFn& progress = {});
+
+// The same with a backend made by the caller (opt.backend is not read): how the tests run the
+// host execution of the CUDA backend, which is no user-facing choice.
+ExtractSummary run_extract(const ExtractOptions& opt, std::unique_ptr<Backend> backend, const ProgressFn& progress = {});
 
 }  // namespace hemolens

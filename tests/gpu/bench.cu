@@ -105,15 +105,16 @@ bool run(const Images& sample, std::size_t images, int batches, const Forest& fo
     pre.green_hist = c.take<std::uint32_t>(n * 256);
     time("preprocess (white balance, stain, Gaussian, median, histograms)", n, 0, [&] { cuda::preprocess(c, l, rgb, 0.25, 224, pre); });
     const cuda::MaskPlanes m{c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent), c.take<std::uint8_t>(extent)};
-    time("provisional masks (levels, fill holes, open r6 and r2)", n, 0, [&] { cuda::provisional_masks(c, l, pre, cuda::LaneParams{}, m); });
+    auto* state = c.take<cuda::CellState>(n);
+    auto* overflow = c.take<std::uint32_t>(1);
+    c.zero(overflow, sizeof(std::uint32_t));
+    time("segmentation (thresholds, masks, seed, lobes, reach cut, flags)", n, 0,
+         [&] { cuda::segment(c, l, pre, cpu::SegmentParams{}, m, state, overflow); });
     auto* tmp = c.take<std::uint8_t>(extent);
     time("fill holes", n, 0, [&] { cuda::fill_holes(c, l, m.cell, tmp); });
     time("morphology, open r2", n, 0, [&] { cuda::morphology(c, l, m.nucleus, cuda::Morph::kOpen, 2, tmp); });
     time("morphology, close r6", n, 0, [&] { cuda::morphology(c, l, m.cell, cuda::Morph::kClose, 6, tmp); });
-    const std::size_t capacity = n * 1024;
-    const cuda::DeviceLabels labels{c.take<std::int32_t>(extent), c.take<std::uint64_t>(n + 1), c.take<cuda::LabelStats>(capacity), capacity,
-                                    c.take<std::uint32_t>(1)};
-    c.zero(labels.overflow, sizeof(std::uint32_t));
+    const cuda::DeviceLabels labels = cuda::take_labels(c, l, overflow);
     time("components, 8-connected, with statistics", n, 0, [&] { cuda::label_components(c, l, m.nucleus, 8, labels); });
     time("components, 4-connected, with statistics", n, 0, [&] { cuda::label_components(c, l, m.cell, 4, labels); });
     auto* dist = c.take<std::int32_t>(extent);
@@ -122,6 +123,8 @@ bool run(const Images& sample, std::size_t images, int batches, const Forest& fo
     c.zero(acc, acc_bytes);
     const std::size_t stride = sizeof(features::ImageAccumulators);
     time("shape moments (cell)", n, 0, [&] { cuda::shape_moments(c, l, m.cell, cuda::strided(acc ? &acc->shape[0] : nullptr, stride)); });
+    time("measurement (every accumulator of the segmented batch)", n, 0,
+         [&] { cuda::measure(c, l, pre, m, state, overflow, acc); });
     for (const cuda::Path path : {cuda::Path::kFast, cuda::Path::kPortable}) {
       c.set_path(path);
       const bool fast = path == cuda::Path::kFast;

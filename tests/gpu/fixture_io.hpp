@@ -26,12 +26,13 @@
 //   shape.fix      the masks as in components.fix, then the CPU's int64 values per mask (x 15):
 //                  moments m00 m10 m01 m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x,
 //                  min_y, max_y (cpu::measure_shape)
-//   lane.fix       uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB, int32 lane
-//                  parameters {green level, stain level, cell radius, nucleus radius, balance
-//                  target}, double {bright fraction}, then the CPU's chain (reference_chains.hpp):
-//                  int32 per image {height, width, background R G B, stain level, green level},
-//                  uint32 colour histograms, GLCM, LBP, ring-2 LBP (as ImageAccumulators), int64
-//                  shape values per image and region (x 15, as shape.fix), uint32 stain and green
+//   lane.fix       uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB (images of
+//                  mixed sizes, segmented with the default cpu::SegmentParams), then the CPU's
+//                  cpu::segment: uint8 cell, nucleus and background planes (packed like the
+//                  images), int64 per image {stain threshold, green threshold, other nucleated,
+//                  flags}; its cpu::measure, flattened (AccumulatorValues): int64 head (x 9),
+//                  uint32 colour histograms, GLCM, LBP, ring-2 LBP, int64 shape (x 44), int64
+//                  grey sums (x 22), double hull perimeters (x 2); uint32 stain and green
 //                  histograms (x 256), uint64 {cols}, float feature rows (images x cols)
 //   bench.fix      uint64 byte offsets, int32 heights, int32 widths, uint8 packed RGB of sample
 //                  images (the benchmark replicates them)
@@ -80,26 +81,45 @@ void append_words(std::vector<std::uint32_t>& v, const A& array) {
   v.insert(v.end(), p, p + sizeof array / sizeof(std::uint32_t));
 }
 
-// The 15 integers of a shape accumulator that shape.fix and lane.fix hold: moments m00 m10 m01
+// The 15 integers of a shape accumulator that shape.fix holds: moments m00 m10 m01
 // m20 m11 m02 m30 m21 m12 m03, edges, min_x, max_x, min_y, max_y.
 inline void append_shape_values(std::vector<std::int64_t>& v, const features::ShapeAccumulator& s) {
   const features::MaskMoments& m = s.moments;
   v.insert(v.end(), {m.m00, m.m10, m.m01, m.m20, m.m11, m.m02, m.m30, m.m21, m.m12, m.m03, s.edges, s.min_x, s.max_x, s.min_y, s.max_y});
 }
 
-// What lane.fix holds of one image's accumulators, flattened as the fixture stores it.
-struct LaneValues {
-  std::vector<std::int32_t> head;  // height, width, background R G B, stain level, green level
+// Every field of one image's accumulators, flattened in groups: what lane.fix holds and what
+// the parity tests compare, exactly (the hull perimeter too: integer vertices, sqrt and sums in
+// the same order on both sides).
+struct AccumulatorValues {
+  std::vector<std::int64_t> head;  // height, width, background R G B, stain and green thresholds, other nucleated, flags
   std::vector<std::uint32_t> hist, glcm, lbp, lbp2;
-  std::vector<std::int64_t> shape;  // cell then nucleus, 15 values each
+  // per region (cell, nucleus): the 15 values of append_shape_values, then hull_area2,
+  // components, lobes, distance_sum, distance_max and the eroded lobes
+  std::vector<std::int64_t> shape;
+  // closing sums over the cell, closing and opening sums over the cytoplasm (0..4 each), the
+  // cytoplasm's pixels, the Laplacian's sums, squares and counts (image, cell)
+  std::vector<std::int64_t> grey;
+  std::vector<double> hull_perimeter;  // cell, nucleus
 };
-inline void append_lane_values(LaneValues& v, const features::ImageAccumulators& a) {
-  v.head.insert(v.head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold});
+inline constexpr std::size_t kHeadValues = 9, kShapeValues = 2 * (15 + 5 + features::kErosions),
+                             kGreyValues = 3 * (features::kGranularitySizes + 1) + 1 + 6;
+inline void append_accumulator_values(AccumulatorValues& v, const features::ImageAccumulators& a) {
+  v.head.insert(v.head.end(), {a.height, a.width, a.background_rgb[0], a.background_rgb[1], a.background_rgb[2], a.stain_threshold, a.green_threshold,
+                               a.other_nucleated, std::int64_t(a.flags)});
   append_words(v.hist, a.hist);
   append_words(v.glcm, a.glcm);
   append_words(v.lbp, a.lbp);
   append_words(v.lbp2, a.lbp2);
-  for (const auto& s : a.shape) append_shape_values(v.shape, s);
+  for (const auto& s : a.shape) {
+    append_shape_values(v.shape, s);
+    v.shape.insert(v.shape.end(), {s.hull_area2, s.components, s.lobes, s.distance_sum, s.distance_max});
+    v.shape.insert(v.shape.end(), std::begin(s.eroded_lobes), std::end(s.eroded_lobes));
+    v.hull_perimeter.push_back(s.hull_perimeter);
+  }
+  for (const auto* sums : {&a.closing_sum, &a.cyto_closing_sum, &a.cyto_opening_sum}) v.grey.insert(v.grey.end(), std::begin(*sums), std::end(*sums));
+  v.grey.push_back(a.cyto_pixels);
+  for (const auto* sums : {&a.laplacian_sum, &a.laplacian_sq, &a.laplacian_n}) v.grey.insert(v.grey.end(), std::begin(*sums), std::end(*sums));
 }
 
 }  // namespace hemolens::gpu_fixture

@@ -11,8 +11,8 @@
 //   5. chamfer distances; 6. GLCM and LBP counts; 7. colour histograms per region;
 //   8. shape moments, boundary edges and boxes (masks: sample masks, U shapes, spirals, combs,
 //      border frames, one-pixel-wide images, empty and full masks, hundreds of random masks);
-//   9. the device-resident lane (one upload, the chain of stages, one download): accumulators
-//      equal, feature rows within 1e-5;
+//   9. the segmentation (masks, thresholds, flags) and the device-resident lane (one upload, the
+//      whole chain, one download): every accumulator equal, feature rows within 1e-5;
 //  10. isolation-forest scores, within 1e-6.
 // Exit 0: all agree; 1: a difference or a device error; 77: no GPU here (ctest: skipped).
 //   hemolens_gpu_checks [--json FILE] FIXTURE_DIR
@@ -40,6 +40,7 @@
 #include "morphology.hpp"
 #include "preprocess.hpp"
 #include "probe.hpp"
+#include "segment.hpp"
 #include "shape.hpp"
 #include "textures.hpp"
 
@@ -353,47 +354,66 @@ void check_lane(const fs::path& dir) {
   const auto heights = fx::read_array<std::int32_t>(in, "heights");
   const auto widths = fx::read_array<std::int32_t>(in, "widths");
   const auto rgb = fx::read_array<std::uint8_t>(in, "rgb");
-  const auto params = fx::read_array<std::int32_t>(in, "lane parameters");
-  const auto fraction = fx::read_array<double>(in, "bright fraction");
-  const auto head = fx::read_array<std::int32_t>(in, "sizes and levels");
-  const auto hist = fx::read_array<std::uint32_t>(in, "colour histograms");
-  const auto glcm = fx::read_array<std::uint32_t>(in, "GLCM");
-  const auto lbp = fx::read_array<std::uint32_t>(in, "LBP");
-  const auto lbp2 = fx::read_array<std::uint32_t>(in, "LBP ring 2");
-  const auto shape = fx::read_array<std::int64_t>(in, "shape values");
+  std::vector<std::uint8_t> masks[3];
+  for (auto& m : masks) m = fx::read_array<std::uint8_t>(in, "segmentation masks");
+  const auto decisions = fx::read_array<std::int64_t>(in, "thresholds and flags");
+  fx::AccumulatorValues cpu;
+  cpu.head = fx::read_array<std::int64_t>(in, "accumulator head");
+  cpu.hist = fx::read_array<std::uint32_t>(in, "colour histograms");
+  cpu.glcm = fx::read_array<std::uint32_t>(in, "GLCM");
+  cpu.lbp = fx::read_array<std::uint32_t>(in, "LBP");
+  cpu.lbp2 = fx::read_array<std::uint32_t>(in, "LBP ring 2");
+  cpu.shape = fx::read_array<std::int64_t>(in, "shape values");
+  cpu.grey = fx::read_array<std::int64_t>(in, "granularity and Laplacian sums");
+  cpu.hull_perimeter = fx::read_array<double>(in, "hull perimeters");
   const auto stain_hist = fx::read_array<std::uint32_t>(in, "stain histograms");
   const auto green_hist = fx::read_array<std::uint32_t>(in, "green histograms");
   const std::size_t cols = fx::read_array<std::uint64_t>(in, "columns").at(0);
   const auto rows = fx::read_array<float>(in, "rows");
   const std::size_t n = offsets.size();
-  if (heights.size() != n || widths.size() != n || params.size() != 5 || fraction.size() != 1 || head.size() != 7 * n || rows.size() != n * cols ||
-      shape.size() != 30 * n)
+  if (heights.size() != n || widths.size() != n || decisions.size() != 4 * n || cpu.head.size() != fx::kHeadValues * n ||
+      cpu.shape.size() != fx::kShapeValues * n || cpu.grey.size() != fx::kGreyValues * n || rows.size() != n * cols ||
+      masks[1].size() != masks[0].size() || masks[2].size() != masks[0].size())
     throw std::runtime_error("lane arrays of the wrong size (remake the fixtures)");
   if (parse_only) return report("parse lane.fix", true, std::to_string(n) + " images");
-  cuda::LaneParams p;
-  p.green_level = params[0], p.stain_level = params[1], p.cell_radius = params[2], p.nucleus_radius = params[3], p.balance_target = params[4];
-  p.bright_fraction = fraction[0];
   const std::vector<std::size_t> off(offsets.begin(), offsets.end());
   const cuda::PackedBatch batch{rgb.data(), off.data(), heights.data(), widths.data(), n};
+  const cpu::SegmentParams params;
   for (const cuda::Path path : kPaths) {
+    // The segmentation alone: the masks, thresholds and flags.
+    const std::string seg_name = std::string("segmentation, ") + path_name(path);
+    cuda::Segmented seg;
+    std::string error;
+    if (cuda::segment(batch, params, seg, &error, path)) {
+      std::vector<std::int64_t> got;
+      for (std::size_t i = 0; i < n; ++i) got.insert(got.end(), {seg.stain_threshold[i], seg.green_threshold[i], seg.other_nucleated[i], std::int64_t(seg.flags[i])});
+      const std::size_t bad = count_differences("cell", seg.cell, masks[0]) + count_differences("nucleus", seg.nucleus, masks[1]) +
+                              count_differences("background", seg.background, masks[2]) + count_differences("thresholds and flags", got, decisions);
+      report(seg_name, bad == 0, std::to_string(n) + " images of mixed sizes: cell, nucleus and background masks, thresholds, flags: " + differ(bad));
+    } else {
+      report(seg_name, false, error);
+    }
+    // The lane: every accumulator, then the rows.
     const std::string name = std::string("lane, ") + path_name(path);
     cuda::Lane lane(path);
+    cuda::LaneParams p;
     cuda::LaneResult out, with_rows;
-    std::string error;
     if (!lane.submit(batch, p, &error) || !lane.wait(out, &error)) {
       report(name, false, error);
       continue;
     }
-    fx::LaneValues got;
-    for (const auto& a : out.acc) fx::append_lane_values(got, a);
-    std::size_t bad = count_differences("sizes and levels", got.head, head) + count_differences("colour histograms", got.hist, hist) +
-                      count_differences("GLCM", got.glcm, glcm) + count_differences("LBP", got.lbp, lbp) + count_differences("LBP ring 2", got.lbp2, lbp2) +
-                      count_differences("shape", got.shape, shape) + count_differences("stain histograms", out.stain_hist, stain_hist) +
-                      count_differences("green histograms", out.green_hist, green_hist);
+    fx::AccumulatorValues got;
+    for (const auto& a : out.acc) fx::append_accumulator_values(got, a);
+    std::size_t bad = count_differences("head", got.head, cpu.head) + count_differences("colour histograms", got.hist, cpu.hist) +
+                      count_differences("GLCM", got.glcm, cpu.glcm) + count_differences("LBP", got.lbp, cpu.lbp) +
+                      count_differences("LBP ring 2", got.lbp2, cpu.lbp2) + count_differences("shape", got.shape, cpu.shape) +
+                      count_differences("granularity and Laplacian", got.grey, cpu.grey) +
+                      count_differences("stain histograms", out.stain_hist, stain_hist) + count_differences("green histograms", out.green_hist, green_hist);
+    for (std::size_t k = 0; k < cpu.hull_perimeter.size(); ++k)
+      if (got.hull_perimeter.at(k) != cpu.hull_perimeter[k] && bad++ < 3)
+        std::printf("  hull perimeter[%zu]: device %.17g cpu %.17g\n", k, got.hull_perimeter[k], cpu.hull_perimeter[k]);
     p.rows = true;
-    const bool rows_ok = lane.submit(batch, p, &error) && lane.wait(with_rows, &error);
-    p.rows = false;
-    if (!rows_ok) {
+    if (!lane.submit(batch, p, &error) || !lane.wait(with_rows, &error)) {
       report(name, false, "rows mode: " + error);
       continue;
     }
@@ -401,9 +421,9 @@ void check_lane(const fs::path& dir) {
     std::size_t exact;
     if (with_rows.cols != cols) throw std::runtime_error("the lane gives rows of " + std::to_string(with_rows.cols) + " columns, the fixture " + std::to_string(cols));
     bad += row_differences(with_rows.rows, rows, cols, &worst, &exact);
-    char detail[240];
-    std::snprintf(detail, sizeof detail, "%zu images, one upload and one download per batch: accumulators equal, rows within %.0e (largest %.3g): %zu differ", n,
-                  kRowTolerance, worst, bad);
+    char detail[260];
+    std::snprintf(detail, sizeof detail, "%zu images, one upload and one download per batch: every accumulator equal, rows within %.0e (largest %.3g, %zu of %zu bit-identical): %zu differ",
+                  n, kRowTolerance, worst, exact, rows.size(), bad);
     report(name, bad == 0, detail);
   }
 }

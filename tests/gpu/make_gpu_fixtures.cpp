@@ -353,28 +353,32 @@ void write_shape(const fs::path& sample, const std::vector<Plane8>& fixture_set,
   std::printf("shape.fix: %zu masks of mixed sizes, %zu pixels\n", masks.size(), pixels);
 }
 
-// The device-resident lane (cuda/lane.hpp) on sample images and two crops, with the lane's
-// default parameters: the accumulators its chain fills and their feature rows, from the same
-// chain of CPU functions (reference_chains.hpp).
+// The device-resident lane (cuda/lane.hpp) on sample images and crops of them (odd sizes, one
+// row, a corner without a cell), with the default segmentation parameters: the CPU's
+// segmentation, every accumulator and the feature rows (reference_chains.hpp).
 void write_lane(const fs::path& sample, const fs::path& out) {
   const std::vector<fs::path> files = jpegs(sample);
   ImageBatch batch;
-  for (std::size_t k = 5; k < files.size() && batch.size() < scaled(8, 3); k += 9) {
+  for (std::size_t k = 5; k < files.size() && batch.size() < scaled(12, 5); k += 5) {
     const DecodeResult d = decode_file(files[k], {});
     batch.add(d.image->rgb.data(), d.image->height, d.image->width, k);
     if (batch.size() == 1)
-      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{33, 47}, {1, 40}}) gpu_fixture::add_crop(batch, batch.view(0), 150, 150, h, w, k);
+      for (const auto& [y, x, h, w] : std::vector<std::tuple<int, int, int, int>>{{150, 150, 33, 47}, {150, 150, 1, 40}, {0, 0, 60, 60}, {100, 80, 200, 170}})
+        gpu_fixture::add_crop(batch, batch.view(0), y, x, h, w, k);
   }
-  // cuda::LaneParams' defaults: green level 170, stain level 60, radii 6 and 2, balance 0.25 -> 224.
-  const std::vector<std::int32_t> params = {170, 60, 6, 2, 224};
-  const double bright_fraction = 0.25;
+  const cpu::SegmentParams params;
   const std::size_t cols = feature_schema().features.size();
-  fx::LaneValues values;
+  std::vector<std::uint8_t> masks[3];
+  std::vector<std::int64_t> decisions;
+  fx::AccumulatorValues values;
   std::vector<std::uint32_t> stain_hist, green_hist;
   std::vector<float> rows(batch.size() * cols);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const gpu_fixture::LaneReference r = gpu_fixture::lane_reference(batch.view(i), bright_fraction, params[4], params[0], params[1], params[2], params[3]);
-    fx::append_lane_values(values, *r.acc);
+    const gpu_fixture::LaneReference r = gpu_fixture::lane_reference(batch.view(i), params);
+    const Plane8* planes[3] = {&r.seg.cell, &r.seg.nucleus, &r.seg.background};
+    for (int k = 0; k < 3; ++k) masks[k].insert(masks[k].end(), planes[k]->data.begin(), planes[k]->data.end());
+    decisions.insert(decisions.end(), {r.seg.stain_threshold, r.seg.green_threshold, r.seg.other_nucleated, std::int64_t(r.seg.flags)});
+    fx::append_accumulator_values(values, *r.acc);
     stain_hist.insert(stain_hist.end(), r.stain_hist, r.stain_hist + 256);
     green_hist.insert(green_hist.end(), r.green_hist, r.green_hist + 256);
     features::compute_row(*r.acc, &rows[i * cols]);
@@ -384,11 +388,13 @@ void write_lane(const fs::path& sample, const fs::path& out) {
   fx::write_array(o, batch.heights);
   fx::write_array(o, batch.widths);
   fx::write_array(o, batch.pixels);
-  fx::write_array(o, params);
-  fx::write_array(o, std::vector<double>{bright_fraction});
+  for (const auto& m : masks) fx::write_array(o, m);
+  fx::write_array(o, decisions);
   fx::write_array(o, values.head);
   for (const auto* v : {&values.hist, &values.glcm, &values.lbp, &values.lbp2}) fx::write_array(o, *v);
   fx::write_array(o, values.shape);
+  fx::write_array(o, values.grey);
+  fx::write_array(o, values.hull_perimeter);
   fx::write_array(o, stain_hist);
   fx::write_array(o, green_hist);
   fx::write_array(o, std::vector<std::uint64_t>{cols});
