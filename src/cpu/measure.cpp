@@ -211,66 +211,97 @@ void accumulate_lbp(const Plane8& grey, const Plane8& region, const Box& box, in
     }
 }
 
+namespace {
+
+// features::lbp_riu2 of every 8-bit pattern.
+struct Riu2Table {
+  std::uint8_t code[256];
+  Riu2Table() {
+    for (unsigned p = 0; p < 256; ++p) code[p] = std::uint8_t(features::lbp_riu2(p));
+  }
+};
+const Riu2Table kRiu2;
+
+}  // namespace
+
 void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& nucleus, const Box& box,
                          ImageAccumulators& acc) {
   if (box.empty()) return;
   using features::kGlcmLevels;
-  // Code per pixel of the box, padded by the largest distance: the GLCM level (5 bits), bit 5
-  // for nucleus, bit 6 for cell; 0xFF outside the cell (and in the padding).
-  constexpr std::uint8_t kOut = 0xFF, kNuc = 0x20, kCell = 0x40, kLevel = 0x1F;
+  // Code per pixel of the box, padded by the largest distance: inside the cell, the GLCM
+  // level (5 bits) and bit 5 for the nucleus (0..63); kOut outside (and in the padding).
+  constexpr std::uint8_t kNuc = 0x20, kOut = 64;
+  constexpr int kCodes = kOut + 1;
   const int pad = features::glcm_distance(features::kGlcmDistances - 1);
   const int bw = box.width(), bh = box.height(), pw = bw + 2 * pad;
   std::vector<std::uint8_t> code(std::size_t(pw) * std::size_t(bh + 2 * pad), kOut);
   auto at = [&](int y, int x) -> std::uint8_t& { return code[std::size_t(y + pad) * pw + std::size_t(x + pad)]; };
-  for (int y = 0; y < bh; ++y)
-    for (int x = 0; x < bw; ++x)
-      if (cell.at(box.y0 + y, box.x0 + x))
-        at(y, x) = std::uint8_t((grey.at(box.y0 + y, box.x0 + x) >> features::kGlcmShift) | kCell |
-                                (nucleus.at(box.y0 + y, box.x0 + x) ? kNuc : 0));
+  for (int y = 0; y < bh; ++y) {
+    const std::size_t src = std::size_t(box.y0 + y) * std::size_t(grey.width) + std::size_t(box.x0);
+    const std::uint8_t *g = &grey.data[src], *c = &cell.data[src], *n = &nucleus.data[src];
+    std::uint8_t* dst = &at(y, 0);
+    for (int x = 0; x < bw; ++x) dst[x] = c[x] ? std::uint8_t((g[x] >> features::kGlcmShift) | (n[x] ? kNuc : 0)) : kOut;
+  }
 
-  // GLCM: for each distance, offsets (d,0), (d,d), (0,d), (-d,d), counted one way, then symmetrised.
-  std::vector<std::uint32_t> one_way(std::size_t(3) * kGlcmLevels * kGlcmLevels);
+  // GLCM: for each distance, offsets (d,0), (d,d), (0,d), (-d,d) counted one way in a table of
+  // code pairs (65 x 65: both pixels' level and nucleus bit; a pair leaving the cell lands in
+  // row or column kOut), then symmetrised. The nucleus matrix is the table's nucleus-nucleus
+  // block, the cytoplasm's its cytoplasm-cytoplasm block, the cell's the sum of its four
+  // blocks: the counts accumulate_glcm gives per region, one increment per pair.
+  std::vector<std::uint32_t> pairs(std::size_t(kCodes) * kCodes);
   for (int di = 0; di < features::kGlcmDistances; ++di) {
     const int d = features::glcm_distance(di);
     const std::ptrdiff_t offsets[4] = {d, std::ptrdiff_t(d) * pw + d, std::ptrdiff_t(d) * pw, std::ptrdiff_t(d) * pw - d};
-    std::fill(one_way.begin(), one_way.end(), 0u);
+    std::fill(pairs.begin(), pairs.end(), 0u);
     for (int y = 0; y < bh; ++y) {
       const std::uint8_t* row = &at(y, 0);
       for (int x = 0; x < bw; ++x) {
         const std::uint8_t p = row[x];
         if (p == kOut) continue;
-        for (const std::ptrdiff_t o : offsets) {
-          const std::uint8_t q = row[x + o];
-          if (q == kOut) continue;  // both in the cell from here on
-          const std::size_t ij = std::size_t(p & kLevel) * kGlcmLevels + (q & kLevel);
-          ++one_way[ij];                                                                                    // cell
-          if ((p & q & kNuc) != 0) ++one_way[std::size_t(kGlcmLevels * kGlcmLevels) + ij];                  // nucleus
-          else if (((p | q) & kNuc) == 0) ++one_way[std::size_t(2 * kGlcmLevels * kGlcmLevels) + ij];     // cytoplasm
-        }
+        std::uint32_t* from_p = &pairs[std::size_t(p) * kCodes];
+        for (const std::ptrdiff_t o : offsets) ++from_p[row[x + o]];
       }
     }
-    for (int r = 0; r < 3; ++r) {
-      const std::uint32_t* c = &one_way[std::size_t(r) * kGlcmLevels * kGlcmLevels];
-      for (int i = 0; i < kGlcmLevels; ++i)
-        for (int j = 0; j < kGlcmLevels; ++j) acc.glcm[r][di][i * kGlcmLevels + j] += c[i * kGlcmLevels + j] + c[j * kGlcmLevels + i];
-    }
+    auto one_way = [&](int i, int j, int ni, int nj) { return pairs[std::size_t(i + ni) * kCodes + std::size_t(j + nj)]; };
+    for (int i = 0; i < kGlcmLevels; ++i)
+      for (int j = 0; j < kGlcmLevels; ++j) {
+        const std::uint32_t nuc = one_way(i, j, kNuc, kNuc) + one_way(j, i, kNuc, kNuc);
+        const std::uint32_t cyto = one_way(i, j, 0, 0) + one_way(j, i, 0, 0);
+        const std::uint32_t mixed = one_way(i, j, kNuc, 0) + one_way(i, j, 0, kNuc) + one_way(j, i, kNuc, 0) + one_way(j, i, 0, kNuc);
+        acc.glcm[features::kCell][di][i * kGlcmLevels + j] += nuc + cyto + mixed;
+        acc.glcm[features::kNucleus][di][i * kGlcmLevels + j] += nuc;
+        acc.glcm[features::kCytoplasm][di][i * kGlcmLevels + j] += cyto;
+      }
   }
 
-  // LBP on the grey plane (rings 1 and 2), pixels far enough from the image border.
-  const int dx[8] = {1, 1, 0, -1, -1, -1, 0, 1}, dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
+  // LBP on the grey plane (rings 1 and 2), pixels far enough from the image border. The
+  // patterns of a row are computed for every pixel of its span (a loop the compiler
+  // vectorises), then counted for the cell's pixels, per nucleus and cytoplasm; the cell's
+  // bins are their sum. Bits in the order of accumulate_lbp: east, then counter-clockwise.
+  const int w = grey.width;
+  std::vector<std::uint8_t> pattern(std::size_t(bw), 0);
   for (int r = 1; r <= 2; ++r) {
     std::uint32_t(*bins)[features::kLbpBins] = r == 1 ? acc.lbp : acc.lbp2;
-    for (int y = std::max(box.y0, r); y <= std::min(box.y1, grey.height - 1 - r); ++y)
-      for (int x = std::max(box.x0, r); x <= std::min(box.x1, grey.width - 1 - r); ++x) {
-        const std::uint8_t p = at(y - box.y0, x - box.x0);
-        if (p == kOut) continue;
-        const int c = grey.at(y, x);
-        unsigned pattern = 0;
-        for (int k = 0; k < 8; ++k) pattern |= unsigned(grey.at(y + r * dy[k], x + r * dx[k]) >= c) << k;
-        const int b = features::lbp_riu2(pattern);
-        ++bins[features::kCell][b];
-        ++bins[(p & kNuc) ? features::kNucleus : features::kCytoplasm][b];
+    std::uint32_t counts[2][features::kLbpBins] = {};  // [in the nucleus]
+    const int x0 = std::max(box.x0, r), x1 = std::min(box.x1, w - 1 - r);
+    for (int y = std::max(box.y0, r); y <= std::min(box.y1, grey.height - 1 - r); ++y) {
+      const std::uint8_t* mid = &grey.data[std::size_t(y) * std::size_t(w)];
+      const std::uint8_t *up = mid - std::ptrdiff_t(r) * w, *down = mid + std::ptrdiff_t(r) * w;
+      for (int x = x0; x <= x1; ++x) {
+        const std::uint8_t c = mid[x];
+        pattern[std::size_t(x - x0)] = std::uint8_t((mid[x + r] >= c) | (up[x + r] >= c) << 1 | (up[x] >= c) << 2 | (up[x - r] >= c) << 3 |
+                                                    (mid[x - r] >= c) << 4 | (down[x - r] >= c) << 5 | (down[x] >= c) << 6 |
+                                                    (down[x + r] >= c) << 7);
       }
+      const std::uint8_t* codes = &at(y - box.y0, x0 - box.x0);
+      for (int x = 0; x <= x1 - x0; ++x)
+        if (codes[x] != kOut) ++counts[codes[x] >> 5][kRiu2.code[pattern[std::size_t(x)]]];
+    }
+    for (int b = 0; b < features::kLbpBins; ++b) {
+      bins[features::kCell][b] += counts[0][b] + counts[1][b];
+      bins[features::kNucleus][b] += counts[1][b];
+      bins[features::kCytoplasm][b] += counts[0][b];
+    }
   }
 }
 
