@@ -1,7 +1,9 @@
 #include "cpu/measure.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "cpu/components.hpp"
@@ -14,17 +16,36 @@ namespace hemolens::cpu {
 using features::ImageAccumulators;
 using features::ShapeAccumulator;
 
+namespace {
+
+// First and last set byte of a row (-1, -1 when none), eight bytes at a time: masks are
+// mostly empty rows and long runs.
+std::pair<int, int> row_extent(const std::uint8_t* row, int w) {
+  int first = 0;
+  for (std::uint64_t word; first + 8 <= w; first += 8) {
+    std::memcpy(&word, row + first, 8);
+    if (word) break;
+  }
+  while (first < w && !row[first]) ++first;
+  if (first == w) return {-1, -1};
+  int last = w;
+  for (std::uint64_t word; last - 8 > first; last -= 8) {
+    std::memcpy(&word, row + last - 8, 8);
+    if (word) break;
+  }
+  while (!row[last - 1]) --last;
+  return {first, last - 1};
+}
+
+}  // namespace
+
 Box mask_box(const Plane8& mask) {
   Box b{mask.width, mask.height, -1, -1};
   for (int y = 0; y < mask.height; ++y) {
-    const std::uint8_t* row = &mask.data[std::size_t(y) * mask.width];
-    const std::uint8_t* end = row + mask.width;
-    const std::uint8_t* first = std::find_if(row, end, [](std::uint8_t v) { return v != 0; });
-    if (first == end) continue;
-    const std::uint8_t* last = std::find_if(std::make_reverse_iterator(end), std::make_reverse_iterator(first),
-                                            [](std::uint8_t v) { return v != 0; }).base() - 1;
-    b.x0 = std::min(b.x0, int(first - row));
-    b.x1 = std::max(b.x1, int(last - row));
+    const auto [first, last] = row_extent(&mask.data[std::size_t(y) * mask.width], mask.width);
+    if (first < 0) continue;
+    b.x0 = std::min(b.x0, first);
+    b.x1 = std::max(b.x1, last);
     b.y0 = std::min(b.y0, y);
     b.y1 = y;
   }
@@ -306,23 +327,40 @@ void accumulate_textures(const Plane8& grey, const Plane8& cell, const Plane8& n
 }
 
 // The background (most of the image) is sampled on even rows and columns: its colour is
-// uniform, and a quarter of the pixels estimates it as well at a quarter of the cost.
+// uniform, and a quarter of the pixels estimates it as well at a quarter of the cost. The
+// cell's pixels (inside its box) count per nucleus and cytoplasm; the cell's histograms are
+// their sum. A nucleus pixel outside the cell (segment() leaves none) counts where it is
+// sampled as background.
 void colour_histograms(const Segmentation& seg, ImageAccumulators& acc) {
-  const int h = seg.cell.height, w = seg.cell.width;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
+  using features::kChannels;
+  const int w = seg.cell.width;
+  const std::uint8_t *cell = seg.cell.data.data(), *nucleus = seg.nucleus.data.data(), *background = seg.background.data.data();
+  const std::uint8_t *r = seg.rgb.r.data.data(), *g = seg.rgb.g.data.data(), *b = seg.rgb.b.data.data();
+  auto count = [&](std::size_t i, std::uint32_t (&hist)[kChannels][256]) {
+    std::uint8_t v[kChannels];
+    features::pixel_channels(r[i], g[i], b[i], v);
+    for (int c = 0; c < kChannels; ++c) ++hist[c][v[c]];
+  };
+  std::vector<std::uint32_t> parts(2 * kChannels * 256, 0);  // [in the nucleus][channel][value]
+  auto* part = reinterpret_cast<std::uint32_t(*)[kChannels][256]>(parts.data());
+  const Box box = mask_box(seg.cell);
+  for (int y = box.y0; y <= box.y1; ++y)
+    for (int x = box.x0; x <= box.x1; ++x) {
       const std::size_t i = std::size_t(y) * std::size_t(w) + std::size_t(x);
-      const bool cell = seg.cell.data[i] != 0, nucleus = seg.nucleus.data[i] != 0;
-      const bool background = seg.background.data[i] && ((x | y) & 1) == 0;
-      if (!cell && !background) continue;
-      const bool in[features::kRegions] = {cell, nucleus, cell && !nucleus, background};
-      const std::uint8_t r = seg.rgb.r.data[i], g = seg.rgb.g.data[i], b = seg.rgb.b.data[i];
-      std::uint8_t v[features::kChannels];
-      features::pixel_channels(r, g, b, v);
-      for (int k = 0; k < features::kRegions; ++k) {
-        if (!in[k]) continue;
-        for (int c = 0; c < features::kChannels; ++c) ++acc.hist[k][c][v[c]];
-      }
+      if (cell[i]) count(i, part[nucleus[i] ? 1 : 0]);
+    }
+  for (int c = 0; c < kChannels; ++c)
+    for (int v = 0; v < 256; ++v) {
+      acc.hist[features::kCell][c][v] += part[0][c][v] + part[1][c][v];
+      acc.hist[features::kNucleus][c][v] += part[1][c][v];
+      acc.hist[features::kCytoplasm][c][v] += part[0][c][v];
+    }
+  for (int y = 0; y < seg.cell.height; y += 2)
+    for (int x = 0; x < w; x += 2) {
+      const std::size_t i = std::size_t(y) * std::size_t(w) + std::size_t(x);
+      if (!background[i]) continue;
+      count(i, acc.hist[features::kBackground]);
+      if (nucleus[i] && !cell[i]) count(i, acc.hist[features::kNucleus]);
     }
 }
 
