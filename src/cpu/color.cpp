@@ -86,17 +86,35 @@ Plane8 stain_channel(const BalancedRgb& rgb) {
 
 void histogram(const Plane8& p, const Plane8* mask, std::uint32_t out[256]) {
   std::fill(out, out + 256, 0u);
-  for (std::size_t i = 0; i < p.size(); ++i)
-    if (!mask || mask->data[i]) ++out[p.data[i]];
+  const std::uint8_t* v = p.data.data();
+  const std::size_t n = p.size();
+  if (mask) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (mask->data[i]) ++out[v[i]];
+    return;
+  }
+  // Four tables for consecutive pixels: a smooth plane repeats values, and one table would
+  // make each increment wait for the previous one to the same bin.
+  std::uint32_t part[4][256] = {};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++part[0][v[i]];
+    ++part[1][v[i + 1]];
+    ++part[2][v[i + 2]];
+    ++part[3][v[i + 3]];
+  }
+  for (; i < n; ++i) ++part[0][v[i]];
+  for (int b = 0; b < 256; ++b) out[b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];
 }
 
 Plane8 threshold_above(const Plane8& p, int t) {
   Plane8 m(p.height, p.width);
   const std::uint8_t* in = p.data.data();
-  std::uint8_t* out = m.data.data();  // raw pointers: the loop vectorises
-  if (t < 0) std::fill_n(out, m.size(), std::uint8_t(1));
+  std::uint8_t* out = m.data.data();  // raw pointers and a fixed count: the loop vectorises
+  const std::size_t n = m.size();
+  if (t < 0) std::fill_n(out, n, std::uint8_t(1));
   else if (t < 255)
-    for (std::size_t i = 0; i < m.size(); ++i) out[i] = in[i] > std::uint8_t(t);
+    for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > std::uint8_t(t);
   return m;
 }
 

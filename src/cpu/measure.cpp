@@ -8,6 +8,7 @@
 
 #include "cpu/components.hpp"
 #include "cpu/morphology.hpp"
+#include "cpu/runs.hpp"
 #include "features/pixel_channels.hpp"
 #include "features/shape.hpp"
 
@@ -15,29 +16,6 @@ namespace hemolens::cpu {
 
 using features::ImageAccumulators;
 using features::ShapeAccumulator;
-
-namespace {
-
-// First and last set byte of a row (-1, -1 when none), eight bytes at a time: masks are
-// mostly empty rows and long runs.
-std::pair<int, int> row_extent(const std::uint8_t* row, int w) {
-  int first = 0;
-  for (std::uint64_t word; first + 8 <= w; first += 8) {
-    std::memcpy(&word, row + first, 8);
-    if (word) break;
-  }
-  while (first < w && !row[first]) ++first;
-  if (first == w) return {-1, -1};
-  int last = w;
-  for (std::uint64_t word; last - 8 > first; last -= 8) {
-    std::memcpy(&word, row + last - 8, 8);
-    if (word) break;
-  }
-  while (!row[last - 1]) --last;
-  return {first, last - 1};
-}
-
-}  // namespace
 
 Box mask_box(const Plane8& mask) {
   Box b{mask.width, mask.height, -1, -1};
@@ -54,72 +32,117 @@ Box mask_box(const Plane8& mask) {
 
 features::MaskMoments mask_moments(const Plane8& mask) { return mask_moments(mask, mask_box(mask)); }
 
+namespace {
+
+// Sums of x, x^2 and x^3 over x = 0..k, modulo 2^64 (the moments' sums are exact when they
+// fit 64 bits, and a difference of these is then exact too). Each product is divided by
+// its factors 2 and 3 before it can wrap.
+std::uint64_t sum_x(std::uint64_t k) { return k % 2 ? (k + 1) / 2 * k : k / 2 * (k + 1); }
+std::uint64_t sum_x2(std::uint64_t k) {  // k (k + 1) (2k + 1) / 6
+  std::uint64_t f[3] = {k, k + 1, 2 * k + 1};
+  *(k % 2 ? &f[1] : &f[0]) /= 2;  // one of k, k + 1 is even
+  for (std::uint64_t& v : f)      // and one of the three is a multiple of 3
+    if (v % 3 == 0) {
+      v /= 3;
+      break;
+    }
+  return f[0] * f[1] * f[2];
+}
+std::uint64_t sum_x3(std::uint64_t k) { return sum_x(k) * sum_x(k); }
+
+}  // namespace
+
 features::MaskMoments mask_moments(const Plane8& mask, const Box& box) {
   features::MaskMoments m;
   for (int y = box.y0; y <= box.y1; ++y) {
-    // Per-row sums first: x^p summed over a row, then weighted by y^q once.
-    std::int64_t n = 0, sx = 0, sx2 = 0, sx3 = 0;
-    for (int x = box.x0; x <= box.x1; ++x) {
-      if (!mask.at(y, x)) continue;
-      const std::int64_t xx = x;
-      ++n;
-      sx += xx;
-      sx2 += xx * xx;
-      sx3 += xx * xx * xx;
-    }
+    // Per-row sums first, run by run in closed form (sums over x0..x1 are differences of
+    // sums from 0), then weighted by y^q once.
+    std::uint64_t n = 0, sx = 0, sx2 = 0, sx3 = 0;
+    const std::uint8_t* row = &mask.data[std::size_t(y) * std::size_t(mask.width) + std::size_t(box.x0)];
+    for_each_run(row, box.width(), [&](int a, int b) {
+      const std::uint64_t x0 = std::uint64_t(box.x0 + a), x1 = std::uint64_t(box.x0 + b);
+      n += x1 - x0 + 1;
+      sx += sum_x(x1) - (x0 ? sum_x(x0 - 1) : 0);
+      sx2 += sum_x2(x1) - (x0 ? sum_x2(x0 - 1) : 0);
+      sx3 += sum_x3(x1) - (x0 ? sum_x3(x0 - 1) : 0);
+    });
     if (!n) continue;
     const std::int64_t yy = y;
-    m.m00 += n;
-    m.m10 += sx;
-    m.m01 += n * yy;
-    m.m20 += sx2;
-    m.m11 += sx * yy;
-    m.m02 += n * yy * yy;
-    m.m30 += sx3;
-    m.m21 += sx2 * yy;
-    m.m12 += sx * yy * yy;
-    m.m03 += n * yy * yy * yy;
+    const auto nn = std::int64_t(n), ssx = std::int64_t(sx), ssx2 = std::int64_t(sx2), ssx3 = std::int64_t(sx3);
+    m.m00 += nn;
+    m.m10 += ssx;
+    m.m01 += nn * yy;
+    m.m20 += ssx2;
+    m.m11 += ssx * yy;
+    m.m02 += nn * yy * yy;
+    m.m30 += ssx3;
+    m.m21 += ssx2 * yy;
+    m.m12 += ssx * yy * yy;
+    m.m03 += nn * yy * yy * yy;
   }
   return m;
 }
 
 namespace {
 
+// Pixel edges between the mask and the rest: two for each run of a row (its ends), and per
+// column the set pixels whose pixel above (below) is unset or outside the image.
 std::int64_t boundary_edges(const Plane8& mask, const Box& box) {
-  const int h = mask.height, w = mask.width;
+  const int h = mask.height, w = mask.width, bw = box.width();
   std::int64_t edges = 0;
-  for (int y = box.y0; y <= box.y1; ++y)
-    for (int x = box.x0; x <= box.x1; ++x) {
-      if (!mask.at(y, x)) continue;
-      edges += (x == 0 || !mask.at(y, x - 1)) + (x == w - 1 || !mask.at(y, x + 1)) + (y == 0 || !mask.at(y - 1, x)) +
-               (y == h - 1 || !mask.at(y + 1, x));
+  for (int y = box.y0; y <= box.y1; ++y) {
+    const std::uint8_t* row = &mask.data[std::size_t(y) * std::size_t(w) + std::size_t(box.x0)];
+    for_each_run(row, bw, [&](int, int) { edges += 2; });
+    for (const int yy : {y - 1, y + 1}) {
+      if (yy < 0 || yy >= h) {
+        for (int x = 0; x < bw; ++x) edges += row[x] != 0;
+        continue;
+      }
+      const std::uint8_t* other = &mask.data[std::size_t(yy) * std::size_t(w) + std::size_t(box.x0)];
+      std::uint32_t open = 0;  // per row at most the image width
+      for (int x = 0; x < bw; ++x) open += (row[x] != 0) & (other[x] == 0);
+      edges += open;
     }
+  }
   return edges;
 }
 
 // Chamfer (3-4) distance of each mask pixel to the nearest outside pixel, two raster passes
 // over the crop with a one-pixel frame of outside around it. Returns the distances of the
-// crop's pixels (0 outside the mask).
+// crop's pixels (0 outside the mask). In each pass a row first takes the minimum over the
+// row before it (element-wise: vectorised; 0 where the mask is unset), then the running
+// minimum along the row, min(t[x], d[x -+ 1] + 3): the raster order's result exactly.
 Plane32 chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
   const int h = crop.height + 2, w = crop.width + 2;
   constexpr std::int32_t kFar = 1 << 28;
-  std::vector<std::int32_t> d(std::size_t(h) * std::size_t(w), 0);
-  for (int y = 1; y + 1 < h; ++y)
-    for (int x = 1; x + 1 < w; ++x) d[std::size_t(y) * w + x] = crop.at(y - 1, x - 1) ? kFar : 0;
-  auto at = [&](int y, int x) -> std::int32_t& { return d[std::size_t(y) * w + x]; };
-  for (int y = 1; y + 1 < h; ++y)
+  std::vector<std::int32_t> d(std::size_t(h) * std::size_t(w), 0), t(std::size_t(w), 0);
+  auto row = [&](int y) { return &d[std::size_t(y) * std::size_t(w)]; };
+  for (int y = 1; y + 1 < h; ++y) {
+    const std::uint8_t* m = &crop.data[std::size_t(y - 1) * std::size_t(crop.width)];
+    const std::int32_t* up = row(y - 1);
+    std::int32_t* cur = row(y);
     for (int x = 1; x + 1 < w; ++x)
-      if (at(y, x))
-        at(y, x) = std::min({at(y, x), at(y, x - 1) + 3, at(y - 1, x - 1) + 4, at(y - 1, x) + 3, at(y - 1, x + 1) + 4});
+      t[std::size_t(x)] = m[x - 1] ? std::min({kFar, up[x - 1] + 4, up[x] + 3, up[x + 1] + 4}) : 0;
+    for (int x = 1; x + 1 < w; ++x) cur[x] = std::min(t[std::size_t(x)], cur[x - 1] + 3);
+  }
   Plane32 dist(crop.height, crop.width);
-  for (int y = h - 2; y >= 1; --y)
-    for (int x = w - 2; x >= 1; --x)
-      if (at(y, x)) {
-        at(y, x) = std::min({at(y, x), at(y, x + 1) + 3, at(y + 1, x + 1) + 4, at(y + 1, x) + 3, at(y + 1, x - 1) + 4});
-        out.distance_sum += at(y, x);
-        out.distance_max = std::max(out.distance_max, at(y, x));
-        dist.at(y - 1, x - 1) = at(y, x);
-      }
+  for (int y = h - 2; y >= 1; --y) {
+    const std::int32_t* down = row(y + 1);
+    std::int32_t* cur = row(y);
+    for (int x = 1; x + 1 < w; ++x)
+      t[std::size_t(x)] = cur[x] ? std::min({cur[x], down[x + 1] + 4, down[x] + 3, down[x - 1] + 4}) : 0;
+    for (int x = w - 2; x >= 1; --x) cur[x] = std::min(t[std::size_t(x)], cur[x + 1] + 3);
+    std::int32_t* o = &dist.data[std::size_t(y - 1) * std::size_t(crop.width)];
+    std::int64_t sum = 0;
+    std::int32_t mx = out.distance_max;
+    for (int x = 1; x + 1 < w; ++x) {
+      o[x - 1] = cur[x];
+      sum += cur[x];
+      mx = std::max(mx, cur[x]);
+    }
+    out.distance_sum += sum;
+    out.distance_max = mx;
+  }
   return dist;
 }
 
@@ -128,8 +151,7 @@ struct Pieces {
   int components = 0, lobes = 0;
 };
 Pieces count_pieces(const Plane8& mask, std::int64_t area) {
-  Plane32 labels;
-  const auto stats = label_components(mask, 8, labels);
+  const auto stats = component_stats(mask, 8);
   Pieces p{int(stats.size()) - 1, 0};
   for (std::size_t l = 1; l < stats.size(); ++l) p.lobes += stats[l].area * 20 >= area;
   return p;
@@ -137,10 +159,13 @@ Pieces count_pieces(const Plane8& mask, std::int64_t area) {
 
 void eroded_lobes(const Plane32& dist, ShapeAccumulator& out) {
   Plane8 eroded(dist.height, dist.width);
+  const std::int32_t* d = dist.data.data();
+  std::uint8_t* e = eroded.data.data();
+  const std::size_t n = dist.size();
   for (int i = 0; i < features::kErosions; ++i) {
     const std::int32_t depth = 3 * features::erosion_depth(i);
     std::int64_t area = 0;
-    for (std::size_t k = 0; k < dist.size(); ++k) area += eroded.data[k] = dist.data[k] > depth;
+    for (std::size_t k = 0; k < n; ++k) area += e[k] = d[k] > depth;
     out.eroded_lobes[i] = area ? count_pieces(eroded, area).lobes : 0;
   }
 }
@@ -168,12 +193,12 @@ void measure_shape(const Plane8& mask, ShapeAccumulator& out) {
   out.lobes = pieces.lobes;
 
   std::vector<int> row_min(std::size_t(rows), std::numeric_limits<int>::max()), row_max(std::size_t(rows), -1);
-  for (int r = 0; r < rows; ++r)
-    for (int x = 0; x < cols; ++x)
-      if (crop.data[std::size_t(r) * cols + x]) {
-        row_min[std::size_t(r)] = std::min(row_min[std::size_t(r)], box.x0 + x);
-        row_max[std::size_t(r)] = box.x0 + x;
-      }
+  for (int r = 0; r < rows; ++r) {
+    const auto [first, last] = row_extent(&crop.data[std::size_t(r) * cols], cols);
+    if (first < 0) continue;
+    row_min[std::size_t(r)] = box.x0 + first;
+    row_max[std::size_t(r)] = box.x0 + last;
+  }
   std::vector<features::HullPoint> points(2 * std::size_t(rows + 1)), hull(4 * std::size_t(rows + 1) + 1);
   out.hull_area2 =
       features::hull_area2_from_rows(row_min.data(), row_max.data(), rows, box.y0, points.data(), hull.data(), &out.hull_perimeter);
