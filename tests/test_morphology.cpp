@@ -195,6 +195,12 @@ TEST(GreyMorphology, MatchesOpenCvRect3Replicate) {
     cv::erode(to_mat(in), cero, k, cv::Point(-1, -1), 1, cv::BORDER_REPLICATE);
     EXPECT_EQ(count_diff(dil, cdil), 0) << "grey_dilate3 on " << h << "x" << w;
     EXPECT_EQ(count_diff(ero, cero), 0) << "grey_erode3 on " << h << "x" << w;
+    // In place (granularity reuses its planes), and into a plane of another size.
+    Plane8 in_place = in, resized(h + 2, w + 1, 7);
+    cpu::grey_dilate3(in_place, in_place);
+    cpu::grey_erode3(in, resized);
+    EXPECT_EQ(count_diff(in_place, cdil), 0) << "grey_dilate3 in place on " << h << "x" << w;
+    EXPECT_EQ(count_diff(resized, cero), 0) << "grey_erode3 into a plane of another size on " << h << "x" << w;
   }
 }
 

@@ -399,33 +399,44 @@ void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAcc
   const int margin = features::kGranularitySizes;
   const int x0 = std::max(cell.min_x - margin, 0), x1 = std::min(cell.max_x + margin, seg.cell.width - 1);
   const int y0 = std::max(cell.min_y - margin, 0), y1 = std::min(cell.max_y + margin, seg.cell.height - 1);
-  Plane8 crop(y1 - y0 + 1, x1 - x0 + 1), in_cell(y1 - y0 + 1, x1 - x0 + 1), in_cyto(y1 - y0 + 1, x1 - x0 + 1);
-  for (int y = y0; y <= y1; ++y)
-    for (int x = x0; x <= x1; ++x) {
-      crop.at(y - y0, x - x0) = seg.rgb.g.at(y, x);
-      in_cell.at(y - y0, x - x0) = seg.cell.at(y, x);
-      in_cyto.at(y - y0, x - x0) = seg.cell.at(y, x) && !seg.nucleus.at(y, x);
+  const int ch = y1 - y0 + 1, cw = x1 - x0 + 1;
+  Plane8 crop(ch, cw), in_cell(ch, cw), in_cyto(ch, cw);
+  for (int y = y0; y <= y1; ++y) {
+    const std::size_t from = std::size_t(y) * std::size_t(seg.cell.width) + std::size_t(x0), to = std::size_t(y - y0) * std::size_t(cw);
+    const std::uint8_t *g = &seg.rgb.g.data[from], *c = &seg.cell.data[from], *n = &seg.nucleus.data[from];
+    std::uint8_t *o = &crop.data[to], *oc = &in_cell.data[to], *oy = &in_cyto.data[to];
+    for (int x = 0; x < cw; ++x) {
+      o[x] = g[x];
+      oc[x] = c[x];
+      oy[x] = c[x] && !n[x];
     }
-  auto masked_sum = [](const Plane8& p, const Plane8& mask) {
+  }
+  // Sums over a mask, row by row in 32 bits (a row of 8-bit values cannot overflow them),
+  // so that the loop vectorises on narrow lanes.
+  auto masked_sum = [cw, ch](const Plane8& p, const Plane8& mask) {
     std::int64_t s = 0;
-    for (std::size_t i = 0; i < p.size(); ++i) s += mask.data[i] ? p.data[i] : 0;
+    for (int y = 0; y < ch; ++y) {
+      const std::uint8_t *v = &p.data[std::size_t(y) * std::size_t(cw)], *m = &mask.data[std::size_t(y) * std::size_t(cw)];
+      std::uint32_t row = 0;
+      for (int x = 0; x < cw; ++x) row += m[x] ? v[x] : 0u;
+      s += row;
+    }
     return s;
   };
   for (const auto v : in_cyto.data) acc.cyto_pixels += v;
   acc.closing_sum[0] = masked_sum(crop, in_cell);
   acc.cyto_closing_sum[0] = acc.cyto_opening_sum[0] = masked_sum(crop, in_cyto);
-  Plane8 dilated = crop, eroded = crop, tmp;
+  // The closing of size r is r dilations then r erosions (the opening: the reverse); the
+  // planes are reused in place, without copies.
+  Plane8 dilated = crop, eroded = crop, closed, opened;
   for (int r = 1; r <= features::kGranularitySizes; ++r) {
-    grey_dilate3(dilated, tmp);
-    dilated = tmp;
-    grey_erode3(eroded, tmp);
-    eroded = tmp;
-    Plane8 closed = dilated, opened = eroded;
-    for (int k = 0; k < r; ++k) {
-      grey_erode3(closed, tmp);
-      closed = tmp;
-      grey_dilate3(opened, tmp);
-      opened = tmp;
+    grey_dilate3(dilated, dilated);
+    grey_erode3(eroded, eroded);
+    grey_erode3(dilated, closed);
+    grey_dilate3(eroded, opened);
+    for (int k = 1; k < r; ++k) {
+      grey_erode3(closed, closed);
+      grey_dilate3(opened, opened);
     }
     acc.closing_sum[r] = masked_sum(closed, in_cell);
     acc.cyto_closing_sum[r] = masked_sum(closed, in_cyto);

@@ -156,27 +156,34 @@ Plane32 chamfer_distance(const Plane8& mask) {
 
 namespace {
 // 3x3 square max or min: a horizontal pass then a vertical one, borders replicated. The
-// inner loops are element-wise over whole rows, which the compiler vectorises.
+// inner loops are element-wise over whole rows, which the compiler vectorises. The
+// horizontal results live in a ring of three rows (row y in slot y mod 3): no intermediate
+// plane, and `out` is kept when it has the size already. `out` may be `in`: row y + 1 of
+// `in` is read before row y of `out` is written.
 template <class Pick>
 void grey3(const Plane8& in, Plane8& out, Pick pick) {
   const int h = in.height, w = in.width;
-  Plane8 tmp(h, w);
-  for (int y = 0; y < h; ++y) {
+  std::vector<std::uint8_t> ring(3 * std::size_t(w));
+  auto slot = [&](int y) { return &ring[std::size_t(y % 3) * std::size_t(w)]; };
+  auto horizontal = [&](int y) {
     const std::uint8_t* s = &in.data[std::size_t(y) * w];
-    std::uint8_t* t = &tmp.data[std::size_t(y) * w];
+    std::uint8_t* t = slot(y);
     if (w == 1) {
       t[0] = s[0];
-      continue;
+      return;
     }
     t[0] = pick(s[0], s[1]);
     for (int x = 1; x + 1 < w; ++x) t[x] = pick(pick(s[x - 1], s[x]), s[x + 1]);
     t[w - 1] = pick(s[w - 2], s[w - 1]);
-  }
-  out = Plane8(h, w);
+  };
+  if (out.height != h || out.width != w) out = Plane8(h, w);
+  if (h == 0 || w == 0) return;
+  horizontal(0);
   for (int y = 0; y < h; ++y) {
-    const std::uint8_t* a = &tmp.data[std::size_t(std::max(y - 1, 0)) * w];
-    const std::uint8_t* b = &tmp.data[std::size_t(y) * w];
-    const std::uint8_t* c = &tmp.data[std::size_t(std::min(y + 1, h - 1)) * w];
+    if (y + 1 < h) horizontal(y + 1);
+    const std::uint8_t* a = slot(std::max(y - 1, 0));
+    const std::uint8_t* b = slot(y);
+    const std::uint8_t* c = slot(std::min(y + 1, h - 1));
     std::uint8_t* o = &out.data[std::size_t(y) * w];
     for (int x = 0; x < w; ++x) o[x] = pick(pick(a[x], b[x]), c[x]);
   }
