@@ -408,7 +408,7 @@ void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAcc
     for (int x = 0; x < cw; ++x) {
       o[x] = g[x];
       oc[x] = c[x];
-      oy[x] = c[x] && !n[x];
+      oy[x] = std::uint8_t((c[x] != 0) & (n[x] == 0));  // no short-circuit: vectorises
     }
   }
   // Sums over a mask, row by row in 32 bits (a row of 8-bit values cannot overflow them),
@@ -418,7 +418,7 @@ void granularity(const Segmentation& seg, const ShapeAccumulator& cell, ImageAcc
     for (int y = 0; y < ch; ++y) {
       const std::uint8_t *v = &p.data[std::size_t(y) * std::size_t(cw)], *m = &mask.data[std::size_t(y) * std::size_t(cw)];
       std::uint32_t row = 0;
-      for (int x = 0; x < cw; ++x) row += m[x] ? v[x] : 0u;
+      for (int x = 0; x < cw; ++x) row += std::uint8_t(v[x] & -std::uint8_t(m[x] != 0));  // a select would branch
       s += row;
     }
     return s;

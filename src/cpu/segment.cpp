@@ -183,17 +183,17 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   // lies between the dark red cells and the slide); the background keeps the Otsu split.
   const int pale_threshold = seg.green_threshold + int(std::lround(sp.pale_fraction * (sp.balance_target - seg.green_threshold)));
   {
-    // Raw pointers and a fixed count: the stores cannot alias the planes' own pointers or
-    // sizes, so the loop vectorises.
+    // Raw pointers, a fixed count and no short-circuit (| instead of ||, which would branch
+    // on each pixel): the loop vectorises.
     const std::uint8_t *g = green.data.data(), *cand = nucleus_candidates.data.data();
     std::uint8_t *st = stained.data.data(), *bg = seg.background.data.data();
     // Both thresholds lie in 0..255: Otsu's is a grey level, the pale one lies between it and the slide.
     const std::uint8_t dark_max = std::uint8_t(seg.green_threshold), pale_max = std::uint8_t(std::clamp(pale_threshold, 0, 255));
     const std::size_t n = stained.size();
     for (std::size_t i = 0; i < n; ++i) {
-      const bool dark = g[i] <= dark_max;
-      st[i] = g[i] <= pale_max || cand[i];
-      bg[i] = !(dark || cand[i]);
+      const std::uint8_t v = g[i], c = cand[i] != 0;
+      st[i] = std::uint8_t((v <= pale_max) | c);
+      bg[i] = std::uint8_t(((v <= dark_max) | c) ^ 1);
     }
   }
   fill_holes(stained, filled);
