@@ -121,16 +121,20 @@ Plane32 chamfer_distances(const Plane8& crop, ShapeAccumulator& out) {
     const std::uint8_t* m = &crop.data[std::size_t(y - 1) * std::size_t(crop.width)];
     const std::int32_t* up = row(y - 1);
     std::int32_t* cur = row(y);
-    for (int x = 1; x + 1 < w; ++x)
-      t[std::size_t(x)] = m[x - 1] ? std::min({kFar, up[x - 1] + 4, up[x] + 3, up[x + 1] + 4}) : 0;
+    for (int x = 1; x + 1 < w; ++x) {  // the mask as a bit mask: a select would branch
+      const std::int32_t from_above = std::min(std::min(up[x - 1], up[x + 1]) + 4, up[x] + 3);
+      t[std::size_t(x)] = std::min(kFar, from_above) & -std::int32_t(m[x - 1] != 0);
+    }
     for (int x = 1; x + 1 < w; ++x) cur[x] = std::min(t[std::size_t(x)], cur[x - 1] + 3);
   }
   Plane32 dist(crop.height, crop.width);
   for (int y = h - 2; y >= 1; --y) {
     const std::int32_t* down = row(y + 1);
     std::int32_t* cur = row(y);
-    for (int x = 1; x + 1 < w; ++x)
-      t[std::size_t(x)] = cur[x] ? std::min({cur[x], down[x + 1] + 4, down[x] + 3, down[x - 1] + 4}) : 0;
+    for (int x = 1; x + 1 < w; ++x) {
+      const std::int32_t from_below = std::min(std::min(down[x - 1], down[x + 1]) + 4, down[x] + 3);
+      t[std::size_t(x)] = std::min(cur[x], from_below) & -std::int32_t(cur[x] != 0);
+    }
     for (int x = w - 2; x >= 1; --x) cur[x] = std::min(t[std::size_t(x)], cur[x + 1] + 3);
     std::int32_t* o = &dist.data[std::size_t(y - 1) * std::size_t(crop.width)];
     std::int64_t sum = 0;
