@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <opencv2/core.hpp>     // for the OpenCV side of the side-by-side kernels
+#include <opencv2/imgproc.hpp>
 
 #include "cpu/color.hpp"
 #include "cpu/components.hpp"
@@ -83,6 +85,31 @@ void BM_FillHoles(benchmark::State& st) {
   for (auto _ : st) cpu::fill_holes(segmentation().cell, out);
   set_bytes(st, view().pixels());
 }
+// The same kernels from OpenCV 4.6 (Debian), on the same plane, single-threaded (main sets
+// cv::setNumThreads(0)): a hand-written kernel stays only where it beats these.
+cv::Mat mat(const Plane8& p) { return cv::Mat(p.height, p.width, CV_8UC1, const_cast<std::uint8_t*>(p.data.data())); }
+void BM_OpenCvGaussian5(benchmark::State& st) {
+  cv::Mat out;
+  for (auto _ : st) cv::GaussianBlur(mat(segmentation().rgb.g), out, cv::Size(5, 5), 0, 0, cv::BORDER_REFLECT_101);
+  set_bytes(st, view().pixels());
+}
+void BM_OpenCvMedian3(benchmark::State& st) {
+  cv::Mat out;
+  for (auto _ : st) cv::medianBlur(mat(segmentation().rgb.g), out, 3);
+  set_bytes(st, view().pixels());
+}
+void BM_OpenCvOpen(benchmark::State& st) {
+  const int r = int(st.range(0));
+  const cv::Mat k = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * r + 1, 2 * r + 1));
+  cv::Mat out;
+  for (auto _ : st) cv::morphologyEx(mat(segmentation().cell), out, cv::MORPH_OPEN, k);
+  set_bytes(st, view().pixels());
+}
+void BM_OpenCvLabel8(benchmark::State& st) {
+  cv::Mat labels, stats, centroids;
+  for (auto _ : st) benchmark::DoNotOptimize(cv::connectedComponentsWithStats(mat(segmentation().background), labels, stats, centroids, 8));
+  set_bytes(st, view().pixels());
+}
 void BM_Segment(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(cpu::segment(view(), {}));
   set_bytes(st, view().pixels() * 3);
@@ -114,6 +141,10 @@ BENCHMARK(BM_Median3)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Open)->Arg(2)->Arg(6)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Label8)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FillHoles)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OpenCvGaussian5)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OpenCvMedian3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OpenCvOpen)->Arg(2)->Arg(6)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OpenCvLabel8)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Segment)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Measure)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Formulas)->Unit(benchmark::kMicrosecond);
@@ -123,6 +154,7 @@ BENCHMARK(BM_ExtractImage)->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
   hemolens::keep_freed_memory();  // as the hemolens executable does
+  cv::setNumThreads(0);           // OpenCV's kernels on this thread only, as ours
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -4,7 +4,9 @@
 //   histogram vs cv::calcHist, threshold_above vs cv::threshold(THRESH_BINARY),
 //   stain_channel vs cv::subtract (saturating B - G);
 //   the opponent channels (features/pixel_channels.hpp): hand-computed primaries, and over
-//       random colours they order pixels as Lab's a* and b* do (cv::cvtColor, COLOR_RGB2Lab).
+//       random colours they order pixels as Lab's a* and b* do (cv::cvtColor, COLOR_RGB2Lab);
+//   white_balance vs its plain definition (brightest pixels found by sorting, mean, gains,
+//       each value scaled one by one) on random and sample images.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cpu/color.hpp"
+#include "hemolens/decode.hpp"
 #include "features/pixel_channels.hpp"
 #include "support.hpp"
 
@@ -160,7 +163,7 @@ TEST(ColorHistogram, MatchesCalcHistWithAndWithoutMask) {
 TEST(ThresholdAbove, MatchesCvThreshold) {
   std::mt19937 rng(18);
   const Plane8 p = random_plane(33, 47, rng);
-  for (int t : {0, 1, 100, 254, 255}) {
+  for (int t : {-300, -1, 0, 1, 100, 254, 255, 256, 300}) {
     const Plane8 ours = cpu::threshold_above(p, t);
     cv::Mat theirs;
     cv::threshold(to_mat(p), theirs, t, 1, cv::THRESH_BINARY);
@@ -177,6 +180,82 @@ TEST(StainChannel, IsSaturatingBlueMinusGreen) {
   cv::Mat want;
   cv::subtract(to_mat(rgb.b), to_mat(rgb.g), want);
   EXPECT_EQ(cpu::stain_channel(rgb).data, from_mat(want).data);
+}
+
+namespace {
+
+// White balance as its definition reads: the background level is the highest brightness t
+// (R+G+B) with at least `fraction` of the pixels at or above it (all pixels when there is
+// none); the background colour is the rounded mean of those pixels; each channel's gain is
+// target / background with 8 fractional bits; every value is scaled, rounded and saturated.
+cpu::BalancedRgb reference_white_balance(const RgbView& img, double fraction, int target) {
+  const std::size_t n = img.pixels();
+  std::vector<int> bright(n);
+  for (std::size_t i = 0; i < n; ++i) bright[i] = img.data[3 * i] + img.data[3 * i + 1] + img.data[3 * i + 2];
+  std::vector<int> sorted = bright;
+  std::sort(sorted.begin(), sorted.end());
+  auto at_or_above = [&](int t) { return double(sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), t)); };
+  int t = 0;
+  for (int level = 765; level >= 0; --level)
+    if (at_or_above(level) >= fraction * double(n)) {
+      t = level;
+      break;
+    }
+  cpu::BalancedRgb out;
+  std::int64_t sum[3] = {0, 0, 0}, count = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (bright[i] >= t) {
+      ++count;
+      for (int c = 0; c < 3; ++c) sum[c] += img.data[3 * i + std::size_t(c)];
+    }
+  Plane8* planes[3] = {&out.r, &out.g, &out.b};
+  for (int c = 0; c < 3; ++c) {
+    const int bg = count ? int((sum[c] + count / 2) / count) : 255;
+    out.background[std::size_t(c)] = bg;
+    const int gain = (target * 256 + std::max(bg, 1) / 2) / std::max(bg, 1);
+    *planes[c] = Plane8(img.height, img.width);
+    for (std::size_t i = 0; i < n; ++i) planes[c]->data[i] = std::uint8_t(std::min(255, (img.data[3 * i + std::size_t(c)] * gain + 128) >> 8));
+  }
+  return out;
+}
+
+void expect_same_balance(const RgbView& img, double fraction, int target, const std::string& what) {
+  const cpu::BalancedRgb ours = cpu::white_balance(img, fraction, target);
+  const cpu::BalancedRgb want = reference_white_balance(img, fraction, target);
+  EXPECT_EQ(ours.background, want.background) << what;
+  EXPECT_EQ(ours.r.data, want.r.data) << what;
+  EXPECT_EQ(ours.g.data, want.g.data) << what;
+  EXPECT_EQ(ours.b.data, want.b.data) << what;
+}
+
+}  // namespace
+
+TEST(WhiteBalance, EqualsItsDefinitionOnRandomImages) {
+  std::mt19937 rng(23);
+  // Odd pixel counts (pixels are taken two at a time), a dark image whose gains pass 2^16
+  // with a target above 255 (the scaling's 32-bit path), fractions at and beyond the ends.
+  for (const auto& [h, w] : {std::pair{1, 1}, std::pair{1, 3}, std::pair{7, 5}, std::pair{40, 63}})
+    for (const int top : {2, 60, 255}) {
+      std::vector<std::uint8_t> rgb(std::size_t(h) * std::size_t(w) * 3);
+      std::uniform_int_distribution<int> v(0, top);
+      for (auto& x : rgb) x = std::uint8_t(v(rng));
+      const RgbView img{rgb.data(), h, w};
+      for (const double fraction : {0.0, 0.1, 0.25, 0.5, 1.0, 1.5})
+        for (const int target : {224, 255, 300})
+          expect_same_balance(img, fraction, target,
+                              std::to_string(h) + "x" + std::to_string(w) + " values 0.." + std::to_string(top) + " fraction " +
+                                  std::to_string(fraction) + " target " + std::to_string(target));
+    }
+}
+
+TEST(WhiteBalance, EqualsItsDefinitionOnSampleImages) {
+  const auto files = sample_jpegs();
+  ASSERT_FALSE(files.empty());
+  for (std::size_t i = 0; i < files.size(); i += 7) {
+    const DecodeResult r = decode_file(files[i], {});
+    ASSERT_TRUE(r.image) << files[i];
+    expect_same_balance({r.image->rgb.data(), r.image->height, r.image->width}, 0.25, 224, files[i].string());
+  }
 }
 
 }  // namespace hemolens::test

@@ -5,6 +5,8 @@
 //   features::moment_ellipse on rasterised ellipses with known axes;
 //   cpu::measure_shape (area, edges, bounding box, convex hull, components, lobes) on discs,
 //       against cv::convexHull / cv::contourArea, cv::boundingRect, cv::connectedComponents;
+//       its chamfer distances and eroded lobes against brute force; moments of rows wider
+//       than any image against pixel-by-pixel sums;
 //   features::hull_area2_from_rows on rectangles and single pixels.
 #include <gtest/gtest.h>
 
@@ -14,6 +16,8 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -320,6 +324,92 @@ TEST(MeasureShape, RandomMasksAgainstOracles) {
   }
   for (double density : {0.01, 0.1, 0.5})
     check_shape(random_mask(40, 50, density, rng), "random density " + std::to_string(density));
+}
+
+namespace {
+
+// Chamfer (3-4) distance of each set pixel to the nearest unset one, the plane continued by
+// unset pixels: 3 max(|dx|, |dy|) + min(|dx|, |dy|), by brute force; and the lobes left where
+// it exceeds 3 x depth, by OpenCV's labelling.
+struct DistanceOracle {
+  std::int64_t sum = 0;
+  std::int32_t max = 0;
+  std::int32_t eroded_lobes[features::kErosions] = {};
+};
+DistanceOracle distance_oracle(const Plane8& mask) {
+  const int h = mask.height, w = mask.width;
+  Plane32 d(h, w, 0);
+  DistanceOracle o;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      if (!mask.at(y, x)) continue;
+      int best = 3 * std::min({y + 1, x + 1, h - y, w - x});  // straight out of the plane
+      for (int yy = 0; yy < h; ++yy)
+        for (int xx = 0; xx < w; ++xx)
+          if (!mask.at(yy, xx)) {
+            const int dx = std::abs(xx - x), dy = std::abs(yy - y);
+            best = std::min(best, 3 * std::max(dx, dy) + std::min(dx, dy));
+          }
+      d.at(y, x) = best;
+      o.sum += best;
+      o.max = std::max(o.max, best);
+    }
+  for (int i = 0; i < features::kErosions; ++i) {
+    cv::Mat eroded(h, w, CV_8UC1), labels, stats, centroids;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) eroded.at<std::uint8_t>(y, x) = d.at(y, x) > 3 * features::erosion_depth(i);
+    const int area = cv::countNonZero(eroded);
+    const int n = cv::connectedComponentsWithStats(eroded, labels, stats, centroids, 8, CV_32S);
+    for (int l = 1; l < n && area > 0; ++l) o.eroded_lobes[i] += std::int64_t(stats.at<int>(l, cv::CC_STAT_AREA)) * 20 >= area;
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST(MeasureShape, DistancesAndErodedLobesAgainstBruteForce) {
+  std::mt19937 rng(97);
+  std::vector<std::pair<std::string, Plane8>> masks;
+  for (int i = 0; i < 6; ++i) {
+    cv::Mat m = cv::Mat::zeros(28 + i, 36 - i, CV_8UC1);
+    std::uniform_int_distribution<int> px(-4, 40), rad(2, 11);
+    for (int k = 0; k < 1 + i % 3; ++k) cv::circle(m, {px(rng), px(rng)}, rad(rng), 1, cv::FILLED);
+    if (i % 2) cv::line(m, {px(rng), px(rng)}, {px(rng), px(rng)}, 1, 2);
+    masks.emplace_back("blobs #" + std::to_string(i), from_mat(m));
+  }
+  for (double density : {0.3, 0.9}) masks.emplace_back("random " + std::to_string(density), random_mask(20, 25, density, rng));
+  masks.emplace_back("full", Plane8(9, 13, 1));
+  for (const auto& [what, mask] : masks) {
+    features::ShapeAccumulator s;
+    cpu::measure_shape(mask, s);
+    const DistanceOracle o = distance_oracle(mask);
+    EXPECT_EQ(s.distance_sum, o.sum) << what;
+    EXPECT_EQ(s.distance_max, o.max) << what;
+    for (int i = 0; i < features::kErosions; ++i) EXPECT_EQ(s.eroded_lobes[i], o.eroded_lobes[i]) << what << " depth " << i;
+  }
+}
+
+// Rows far wider than an image: the run sums in closed form stay exact (modulo 2^64, as a
+// pixel-by-pixel sum in 64 bits), past the widths where k (k + 1) (2k + 1) overflows.
+TEST(MaskMoments, WideRowsEqualPixelByPixelSums) {
+  const int w = 3'000'000;
+  Plane8 mask(2, w, 0);
+  for (const auto& [y, x0, x1] : {std::tuple{0, 0, 4}, std::tuple{0, 1'000'003, 1'000'010}, std::tuple{1, w - 9, w - 1},
+                                  std::tuple{1, 2'097'150, 2'097'160}})
+    for (int x = x0; x <= x1; ++x) mask.at(y, x) = 1;
+  std::uint64_t n = 0, sx = 0, sx2 = 0, sx3 = 0, sxy = 0;
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < w; ++x)
+      if (mask.at(y, x)) {
+        const std::uint64_t xx = std::uint64_t(x);
+        ++n, sx += xx, sx2 += xx * xx, sx3 += xx * xx * xx, sxy += xx * std::uint64_t(y);
+      }
+  const features::MaskMoments m = cpu::mask_moments(mask);
+  EXPECT_EQ(std::uint64_t(m.m00), n);
+  EXPECT_EQ(std::uint64_t(m.m10), sx);
+  EXPECT_EQ(std::uint64_t(m.m20), sx2);
+  EXPECT_EQ(std::uint64_t(m.m30), sx3);
+  EXPECT_EQ(std::uint64_t(m.m11), sxy);
 }
 
 TEST(MeasureShape, SampleMasks) {

@@ -108,7 +108,9 @@ TEST(EllipseHalfWidths, MatchRowsOfGetStructuringElement) {
 
 TEST(BinaryMorphology, MatchesOpenCvOnRandomMasks) {
   std::mt19937 rng(42);
-  const std::pair<int, int> sizes[] = {{1, 1}, {1, 12}, {12, 1}, {2, 2}, {7, 3}, {3, 7}, {13, 17}, {40, 40}, {61, 37}};
+  // Widths around 64 and 128: the rows are packed 64 pixels to a word.
+  const std::pair<int, int> sizes[] = {{1, 1}, {1, 12}, {12, 1}, {2, 2},  {7, 3},  {3, 7},   {13, 17},
+                                       {40, 40}, {61, 37}, {9, 63}, {9, 64}, {9, 65}, {5, 127}, {6, 128}, {4, 130}};
   for (const auto& [h, w] : sizes)
     for (double density : {0.05, 0.3, 0.5, 0.7, 0.95})
       for (int r = 1; r <= 7; ++r) {
@@ -193,6 +195,12 @@ TEST(GreyMorphology, MatchesOpenCvRect3Replicate) {
     cv::erode(to_mat(in), cero, k, cv::Point(-1, -1), 1, cv::BORDER_REPLICATE);
     EXPECT_EQ(count_diff(dil, cdil), 0) << "grey_dilate3 on " << h << "x" << w;
     EXPECT_EQ(count_diff(ero, cero), 0) << "grey_erode3 on " << h << "x" << w;
+    // In place (granularity reuses its planes), and into a plane of another size.
+    Plane8 in_place = in, resized(h + 2, w + 1, 7);
+    cpu::grey_dilate3(in_place, in_place);
+    cpu::grey_erode3(in, resized);
+    EXPECT_EQ(count_diff(in_place, cdil), 0) << "grey_dilate3 in place on " << h << "x" << w;
+    EXPECT_EQ(count_diff(resized, cero), 0) << "grey_erode3 into a plane of another size on " << h << "x" << w;
   }
 }
 

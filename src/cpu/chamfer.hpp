@@ -20,32 +20,43 @@ inline constexpr std::int32_t kChamferFar = 1 << 28;  // the distance where a ma
 // kFrame, a source on every side (a one-pixel frame of sources around the window). The two
 // passes give the shortest 3-4 path exactly: the forward pass brings every distance from above
 // and the left, the backward pass from below and the right.
+//
+// Each pass goes a row at a time: first the minimum over the row before it, element by element
+// (no dependence along the row, so the compiler vectorises it), then the running minimum along
+// the row, min(t[x], d[x -+ 1] + 3). That is the raster order's result exactly, since a pixel's
+// neighbours in the row before are final when the row starts. Nothing beyond the window reads
+// as kChamferFar (never shorter than a distance inside), the frame as a source (0).
 template <bool kFrame>
 HL_HD inline void chamfer_relax(std::int32_t* d, std::size_t ds, int h, int w) {
-  auto relax = [&](int y, int x, int yy, int xx, std::int32_t step) {
-    std::int32_t u = step;  // a source of the frame
-    if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
-      if (!kFrame) return;
-    } else {
-      u += d[std::size_t(yy) * ds + std::size_t(xx)];
+  if (h <= 0 || w <= 0) return;
+  constexpr std::int32_t kBeyond = kFrame ? 0 : kChamferFar;
+  auto min3 = [](std::int32_t a, std::int32_t b) { return a < b ? a : b; };
+  // Row `cur` from its neighbour row `near` (nullptr: beyond the window).
+  auto from_row = [&](std::int32_t* cur, const std::int32_t* near) {
+    if (!near) {
+      for (int x = 0; x < w; ++x) cur[x] = min3(cur[x], kBeyond + 3);
+      return;
     }
-    std::int32_t& v = d[std::size_t(y) * ds + std::size_t(x)];
-    if (u < v) v = u;
+    if (w == 1) {
+      cur[0] = min3(cur[0], min3(near[0] + 3, kBeyond + 4));
+      return;
+    }
+    cur[0] = min3(cur[0], min3(near[0] + 3, min3(kBeyond, near[1]) + 4));
+    for (int x = 1; x + 1 < w; ++x) cur[x] = min3(cur[x], min3(near[x] + 3, min3(near[x - 1], near[x + 1]) + 4));
+    cur[w - 1] = min3(cur[w - 1], min3(near[w - 1] + 3, min3(near[w - 2], kBeyond) + 4));
   };
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      relax(y, x, y, x - 1, 3);
-      relax(y, x, y - 1, x - 1, 4);
-      relax(y, x, y - 1, x, 3);
-      relax(y, x, y - 1, x + 1, 4);
-    }
-  for (int y = h - 1; y >= 0; --y)
-    for (int x = w - 1; x >= 0; --x) {
-      relax(y, x, y, x + 1, 3);
-      relax(y, x, y + 1, x + 1, 4);
-      relax(y, x, y + 1, x, 3);
-      relax(y, x, y + 1, x - 1, 4);
-    }
+  for (int y = 0; y < h; ++y) {
+    std::int32_t* cur = d + std::size_t(y) * ds;
+    from_row(cur, y > 0 ? cur - ds : nullptr);
+    cur[0] = min3(cur[0], kBeyond + 3);
+    for (int x = 1; x < w; ++x) cur[x] = min3(cur[x], cur[x - 1] + 3);
+  }
+  for (int y = h - 1; y >= 0; --y) {
+    std::int32_t* cur = d + std::size_t(y) * ds;
+    from_row(cur, y + 1 < h ? cur + ds : nullptr);
+    cur[w - 1] = min3(cur[w - 1], kBeyond + 3);
+    for (int x = w - 2; x >= 0; --x) cur[x] = min3(cur[x], cur[x + 1] + 3);
+  }
 }
 
 // d: 3 units per pixel step, 4 per diagonal step, from every pixel of the window to the

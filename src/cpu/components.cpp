@@ -5,8 +5,9 @@
 #include "cpu/components.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
+
+#include "cpu/runs.hpp"
 
 namespace hemolens::cpu {
 namespace {
@@ -14,21 +15,6 @@ namespace {
 struct Run {
   int y, x0, x1;  // inclusive
 };
-
-// First x >= from where (row[x] != 0) != set, or w. Masks are mostly long runs, so whole
-// 8-byte words are skipped: all zero, or (for set pixels) no zero byte in the word.
-int skip_while(const std::uint8_t* row, int x, int w, bool set) {
-  constexpr std::uint64_t kLow = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  while (x + 8 <= w) {
-    std::uint64_t word;
-    std::memcpy(&word, row + x, 8);
-    const bool all_same = set ? ((word - kLow) & ~word & kHigh) == 0 : word == 0;
-    if (!all_same) break;
-    x += 8;
-  }
-  while (x < w && (row[x] != 0) == set) ++x;
-  return x;
-}
 
 // Runs of pixels whose "set" state equals `value`, in raster order; row_begin[y] is the
 // first run of row y (size h + 1).
@@ -83,9 +69,8 @@ std::vector<int> connect_runs(const std::vector<Run>& runs, const std::vector<in
   return parent;
 }
 
-}  // namespace
-
-std::vector<ComponentStats> label_components(const Plane8& mask, int connectivity, Plane32& labels) {
+// The components' statistics, and their labels written to `labels` when given.
+std::vector<ComponentStats> components(const Plane8& mask, int connectivity, Plane32* labels) {
   if (connectivity != 4 && connectivity != 8) throw std::invalid_argument("connectivity must be 4 or 8");
   std::vector<Run> runs;
   std::vector<int> row_begin;
@@ -94,7 +79,7 @@ std::vector<ComponentStats> label_components(const Plane8& mask, int connectivit
 
   std::vector<int> label_of(runs.size(), 0);
   std::vector<ComponentStats> stats(1);
-  labels = Plane32(mask.height, mask.width, 0);
+  if (labels) *labels = Plane32(mask.height, mask.width, 0);
   for (std::size_t r = 0; r < runs.size(); ++r) {
     const int root = find_root(parent, int(r));
     if (root == int(r)) {
@@ -118,10 +103,18 @@ std::vector<ComponentStats> label_components(const Plane8& mask, int connectivit
     s.min_x = std::min(s.min_x, run.x0);
     s.max_x = std::max(s.max_x, run.x1);
     s.max_y = run.y;
-    std::fill_n(&labels.data[std::size_t(run.y) * mask.width + run.x0], len, l);
+    if (labels) std::fill_n(&labels->data[std::size_t(run.y) * mask.width + run.x0], len, l);
   }
   return stats;
 }
+
+}  // namespace
+
+std::vector<ComponentStats> label_components(const Plane8& mask, int connectivity, Plane32& labels) {
+  return components(mask, connectivity, &labels);
+}
+
+std::vector<ComponentStats> component_stats(const Plane8& mask, int connectivity) { return components(mask, connectivity, nullptr); }
 
 void fill_holes(const Plane8& mask, Plane8& out) {
   const int h = mask.height, w = mask.width;

@@ -18,6 +18,8 @@ struct ComponentStats {
 
 // connectivity: 4 or 8. Returns stats indexed by label (entry 0 unused).
 std::vector<ComponentStats> label_components(const Plane8& mask, int connectivity, Plane32& labels);
+// The same statistics without the label plane (for callers that only count or measure).
+std::vector<ComponentStats> component_stats(const Plane8& mask, int connectivity);
 
 // Background regions not connected (4-neighbourhood) to the border become foreground.
 void fill_holes(const Plane8& mask, Plane8& out);

@@ -15,11 +15,15 @@ int reflect101(int i, int n) {
 
 namespace {
 
-// Binomial weights scaled to sum to 256 (8 fractional bits).
+// Binomial weights: [1 2 1] (sum 4) or [1 4 6 4 1] (sum 16). OpenCV's fixed-point weights
+// are these times 64 or 16 (sum 256), and its result is (sum of 256^2-scaled products + 2^15)
+// >> 16; with the small weights the same sum is 256^2 / total^2 smaller, so the result is
+// (v + total^2 / 2) / total^2, exactly. Every intermediate fits 16 bits (at most 255 x 16 x
+// 16 = 65280), so the loops run on 16-bit lanes.
 template <int K>
-constexpr std::array<std::uint32_t, K> binomial_weights() {
-  if constexpr (K == 3) return {64, 128, 64};
-  else return {16, 64, 96, 64, 16};
+constexpr std::array<std::uint16_t, K> binomial_weights() {
+  if constexpr (K == 3) return {1, 2, 1};
+  else return {1, 4, 6, 4, 1};
 }
 
 // Rows are copied into a buffer padded by reflection, so the inner loops have no border
@@ -28,17 +32,22 @@ template <int K>
 void gaussian(const Plane8& in, Plane8& out) {
   constexpr int r = K / 2;
   constexpr auto k = binomial_weights<K>();
+  constexpr std::uint16_t total2 = (K == 3 ? 4 : 16) * (K == 3 ? 4 : 16);
   const int h = in.height, w = in.width;
   Plane<std::uint16_t> tmp(h, w);
   std::vector<std::uint8_t> padded(std::size_t(w) + 2 * r);
   for (int y = 0; y < h; ++y) {
     const std::uint8_t* src = &in.data[std::size_t(y) * w];
-    for (int x = -r; x < w + r; ++x) padded[std::size_t(x + r)] = src[x >= 0 && x < w ? x : reflect101(x, w)];
+    std::copy_n(src, w, &padded[r]);
+    for (int x = 1; x <= r; ++x) {
+      padded[std::size_t(r - x)] = src[reflect101(-x, w)];
+      padded[std::size_t(r + w - 1 + x)] = src[reflect101(w - 1 + x, w)];
+    }
     std::uint16_t* dst = &tmp.data[std::size_t(y) * w];
     const std::uint8_t* p = padded.data();
     for (int x = 0; x < w; ++x) {
-      std::uint16_t acc = 0;  // at most 255 * 256: fits
-      for (int i = 0; i < K; ++i) acc = std::uint16_t(acc + p[x + i] * std::uint16_t(k[std::size_t(i)]));
+      std::uint16_t acc = 0;  // at most 255 x 16
+      for (int i = 0; i < K; ++i) acc = std::uint16_t(acc + p[x + i] * k[std::size_t(i)]);
       dst[x] = acc;
     }
   }
@@ -48,9 +57,9 @@ void gaussian(const Plane8& in, Plane8& out) {
     for (int i = 0; i < K; ++i) rows[i] = &tmp.data[std::size_t(reflect101(y + i - r, h)) * w];
     std::uint8_t* dst = &out.data[std::size_t(y) * w];
     for (int x = 0; x < w; ++x) {
-      std::uint32_t acc = 0;
-      for (int i = 0; i < K; ++i) acc += std::uint32_t(rows[i][x]) * k[std::size_t(i)];
-      dst[x] = static_cast<std::uint8_t>((acc + (1u << 15)) >> 16);  // at most 255 + 0.5: no saturation needed
+      std::uint16_t acc = total2 / 2;  // at most 255 x 16 x 16 + 128
+      for (int i = 0; i < K; ++i) acc = std::uint16_t(acc + rows[i][x] * k[std::size_t(i)]);
+      dst[x] = static_cast<std::uint8_t>(acc / total2);
     }
   }
 }

@@ -7,9 +7,9 @@
 namespace hemolens::cpu {
 
 // Gaussian blur with the binomial kernel of size 3 ([1 2 1]/4) or 5 ([1 4 6 4 1]/16),
-// which is what OpenCV uses for sigma 0. Integer arithmetic: the horizontal pass keeps 8
-// fractional bits, the vertical pass 16, and the result is rounded half up, as OpenCV's
-// fixed-point path does.
+// which is what OpenCV uses for sigma 0. Integer arithmetic with the same result as OpenCV's
+// fixed-point path (8 fractional bits a pass, rounded half up at the end), computed with the
+// small binomial weights on 16-bit lanes.
 void gaussian_blur(const Plane8& in, Plane8& out, int ksize);
 
 // Median of the ksize x ksize window (3 or 5), borders replicated.

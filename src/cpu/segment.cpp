@@ -108,10 +108,19 @@ Segmentation segment(const RgbView& img, const SegmentParams& sp) {
   // Objects reach paler than the threshold (pale cytoplasm of neutrophils, monocytes and ig
   // lies between the dark red cells and the slide); the background keeps the Otsu split.
   const int pale = pale_threshold(seg.green_threshold, sp);
-  for (std::size_t i = 0; i < stained.size(); ++i) {
-    const bool dark = green.data[i] <= seg.green_threshold;
-    stained.data[i] = green.data[i] <= pale || nucleus_candidates.data[i];
-    seg.background.data[i] = !(dark || nucleus_candidates.data[i]);
+  {
+    // Raw pointers, a fixed count and no short-circuit (| instead of ||, which would branch
+    // on each pixel): the loop vectorises.
+    const std::uint8_t *g = green.data.data(), *cand = nucleus_candidates.data.data();
+    std::uint8_t *st = stained.data.data(), *bg = seg.background.data.data();
+    // Both thresholds lie in 0..255: Otsu's is a grey level, the pale one lies between it and the slide.
+    const std::uint8_t dark_max = std::uint8_t(seg.green_threshold), pale_max = std::uint8_t(std::clamp(pale, 0, 255));
+    const std::size_t n = stained.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint8_t v = g[i], c = cand[i] != 0;
+      st[i] = std::uint8_t((v <= pale_max) | c);
+      bg[i] = std::uint8_t(((v <= dark_max) | c) ^ 1);
+    }
   }
   fill_holes(stained, filled);
   open(filled, objects, sp.cell_open_radius);

@@ -56,6 +56,9 @@ void decode_batch(const Dataset& ds, const DecodeLimits& limits, Work& w) {
       w.skipped.push_back({e.rel_path, r.reason});
       continue;
     }
+    // Room for the whole batch at the first image's size (a dataset's images are mostly
+    // one size): the buffer is not grown and copied again image after image.
+    if (w.images.size() == 0) w.images.pixels.reserve(r.image->rgb.size() * (w.end - i));
     w.images.add(r.image->rgb.data(), r.image->height, r.image->width, i);
     w.rows.push_back({std::move(r.image->id), e.rel_path, e.label, r.image->height, r.image->width, 0});
   }
