@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 export HEMOLENS_BIN=${HEMOLENS_BIN:-$root/build/src/cli/hemolens}
 hemolens=$HEMOLENS_BIN
 spec=$root/jobs/sample.toml
-compare=$root/tests/slurm/compare_stores.py
+compare="$root/scripts/compare_stores.py --datasets-only"
 # A cluster of its own (directory and ports), so a cluster someone started by hand is left alone.
 export HEMOLENS_SLURM_DIR=${HEMOLENS_SLURM_TEST_DIR:-/tmp/hemolens-slurm-ctest}
 export HEMOLENS_SLURM_CTLD_PORT=${HEMOLENS_SLURM_TEST_CTLD_PORT:-6827}
@@ -64,12 +64,12 @@ ids=$(submit "$work/submit1.txt" --run-dir "$work/slurm")
 [ "$(awk '{print $1}' "$work/submit1.txt")" = "$stages" ] || fail "expected one job per stage: $stages"
 "$cluster" wait $ids || fail "the chain did not complete"
 "$hemolens" status "$work/slurm" || fail "status does not report every stage done"
-"$compare" "$work/local/features.h5" "$work/slurm/features.h5" || fail "SLURM store differs from the local run"
+$compare "$work/local/features.h5" "$work/slurm/features.h5" || fail "SLURM store differs from the local run"
 for i in 0 1 2 3; do [ -s "$work/slurm/logs/extract-$i.log" ] || fail "no log for extract task $i"; done
 for stage in merge test-set train evaluate; do [ -s "$work/slurm/logs/$stage.log" ] || fail "no $stage log"; done
 grep -q "^test-set " "$work/submit1.txt" || fail "the test-set stage was not submitted"
-"$compare" "$work/local/test.h5" "$work/slurm/test.h5" || fail "the SLURM test set differs from the local one"
-"$compare" "$work/local/train.h5" "$work/slurm/train.h5" || fail "the SLURM training store differs from the local one"
+$compare "$work/local/test.h5" "$work/slurm/test.h5" || fail "the SLURM test set differs from the local one"
+$compare "$work/local/train.h5" "$work/slurm/train.h5" || fail "the SLURM training store differs from the local one"
 grep -q "Test set: [0-9]* images the model never saw" "$work/slurm/model/report.html" || fail "the report does not headline the test set"
 /usr/bin/python3 -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(0 if a["evaluated_on"]["role"] == "test" and (a["accuracy"], a["samples"]) == (b["accuracy"], b["samples"]) else 1)' \
   "$work/slurm/model/metrics.json" "$work/local/model/metrics.json" || fail "the SLURM test result differs from the local one"
@@ -108,6 +108,6 @@ extract_id=$(awk '$1 == "extract" {print $2}' "$work/submit4.txt")
   fail "the resubmission should run extract task 2 alone"
 fingerprints "$work"/fail/shards/shard-000{0,1,3}-of-0004.h5 | diff "$work/before.txt" - || fail "finished shards were rewritten"
 "$hemolens" status "$work/fail" || fail "status after the resubmission is not all done"
-"$compare" "$work/local/features.h5" "$work/fail/features.h5" || fail "the recovered store differs from the local run"
+$compare "$work/local/features.h5" "$work/fail/features.h5" || fail "the recovered store differs from the local run"
 
 step "passed"
