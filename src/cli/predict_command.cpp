@@ -23,10 +23,23 @@ struct PredictArgs {
   bool explain = false;
 };
 
-// One row per image: class, probabilities, anomaly verdict (when the bundle has a
-// forest), quality flags, optionally the top features; skipped files at the end.
+// The triage columns (docs/triage.md): calibrated confidence of the predicted class, accept or
+// review, the reasons, the prediction set.
+constexpr const char* kTriageHeader = ",confidence,decision,review_reasons,prediction_set";
+
+std::string triage_fields(const Decision& d, const std::vector<std::string>& classes) {
+  char v[32];
+  std::snprintf(v, sizeof v, ",%.6f,", d.confidence);
+  std::string set;
+  for (int c : d.set) set += (set.empty() ? "" : "|") + classes[std::size_t(c)];
+  return v + std::string(d.accept ? "accept" : "review") + ',' + reasons_text(d) + ',' + csv_field(set);
+}
+
+// One row per image: class, probabilities (calibrated), anomaly verdict (when the bundle has
+// a forest), quality flags, optionally the top features, then the triage; skipped files at
+// the end (to review: nothing was analysed).
 void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& store, const Predictions& p,
-               const std::optional<AnomalyScores>& anomaly, const std::vector<Explanation>& explanations) {
+               const std::optional<AnomalyScores>& anomaly, const std::vector<Explanation>& explanations, const std::vector<Decision>& decisions) {
   std::ofstream csv(out);
   if (!csv) throw std::runtime_error("cannot write " + out.string());
   csv << "path,predicted";
@@ -34,7 +47,7 @@ void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& 
   if (anomaly) csv << ",anomaly_score,anomaly_threshold,anomaly_flag,anomaly_reason";
   csv << ",quality_flags";
   if (!explanations.empty()) csv << ",top_features";
-  csv << ",skipped_reason\n";
+  csv << ",skipped_reason" << kTriageHeader << "\n";
   for (std::size_t i = 0; i < store.rows; ++i) {
     csv << csv_field(store.images[i].path) << ',' << bundle.classes[std::size_t(p.predicted[i])];
     char v[64];
@@ -48,11 +61,12 @@ void write_csv(const fs::path& out, const ModelBundle& bundle, const StoreData& 
     }
     csv << ',' << describe_flags(store.images[i].flags);
     if (!explanations.empty()) csv << ',' << csv_field(top_features_summary(explanations[i], bundle.feature_names));
-    csv << ",\n";
+    csv << ',' << triage_fields(decisions[i], bundle.classes) << '\n';
   }
   // Commas between path and skipped_reason: one per column in between, plus one.
   const std::size_t empty_columns = 1 + p.classes + (anomaly ? 4 : 0) + 1 + (explanations.empty() ? 0 : 1) + 1;
-  for (const auto& k : store.skipped) csv << csv_field(k.path) << std::string(empty_columns, ',') << csv_field(k.reason) << '\n';
+  for (const auto& k : store.skipped)
+    csv << csv_field(k.path) << std::string(empty_columns, ',') << csv_field(k.reason) << ",,review,not_analysed,\n";
   if (!csv.flush()) throw std::runtime_error("cannot write " + out.string());
 }
 
@@ -67,13 +81,17 @@ void run(const PredictArgs& a) {
   if (forest) anomaly = score_store(*forest, store, p.predicted, "auto", a.threads);
   std::vector<Explanation> explanations;
   if (a.explain && store.rows > 0) explanations = explain_rows(bundle, store.features.data(), store.rows, store.cols, 3);
-  write_csv(a.output, bundle, store, p, anomaly, explanations);
-  std::size_t flagged = 0;
+  const std::vector<Decision> decisions = decide_rows(bundle, store, p, anomaly ? &*anomaly : nullptr);
+  write_csv(a.output, bundle, store, p, anomaly, explanations, decisions);
+  std::size_t flagged = 0, accepted = 0;
   if (anomaly)
     for (std::size_t i = 0; i < store.rows; ++i) flagged += anomaly->flagged[i];
+  for (const Decision& d : decisions) accepted += d.accept;
   std::printf("predicted %zu images (%s), %zu skipped; wrote %s\n", store.rows,
               anomaly ? (std::to_string(flagged) + " flagged as anomalous").c_str() : "no anomaly model in the bundle",
               store.skipped.size(), a.output.c_str());
+  std::printf("triage: %zu accepted, %zu to review%s\n", accepted, store.rows - accepted + store.skipped.size(),
+              bundle.triage ? "" : " (the bundle has no review policy: every image is reviewed)");
   for (const auto& k : store.skipped) std::printf("  skipped %s: %s\n", k.path.c_str(), k.reason.c_str());
 }
 
@@ -82,7 +100,10 @@ void add_predict_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("predict", "classify images (a store, a folder, a manifest or image files) with a model bundle");
   cmd->add_option("model", a->model, "model bundle directory")->required();
   cmd->add_option("inputs", a->inputs, "a store (.h5), a folder, a path,label CSV, or image files")->required();
-  cmd->add_option("-o,--output", a->output, "predictions CSV: path, class, probability per class, quality flags")->required();
+  cmd->add_option("-o,--output", a->output,
+                  "predictions CSV: path, class, calibrated probability per class, quality flags, accept or review with the reasons, "
+                  "prediction set")
+      ->required();
   cmd->add_option("--backend", a->backend, "feature extraction backend for images: cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--threads", a->threads, "threads (default: all cores)");

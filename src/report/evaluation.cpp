@@ -1,9 +1,11 @@
 #include "report/evaluation.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "hemolens/atomic_file.hpp"
 #include "hemolens/crash_point.hpp"
+#include "model/anomaly.hpp"
 #include "model/bundle.hpp"
 #include "model/predict.hpp"
 #include "report/report.hpp"
@@ -27,6 +29,60 @@ void print(const Metrics& m) {
   }
 }
 
+// The labelled rows' calibrated and raw probabilities and their decisions (with the anomaly
+// verdicts when the bundle has forests).
+TriageView triage_view(const ModelBundle& bundle, const StoreData& store, const Predictions& pred, const std::vector<std::size_t>& rows) {
+  const std::optional<AnomalyModel> forest = load_anomaly(bundle);
+  std::optional<AnomalyScores> anomaly;
+  if (forest) anomaly = score_store(*forest, store, pred.predicted, "auto");
+  const std::vector<Decision> all = decide_rows(bundle, store, pred, anomaly ? &*anomaly : nullptr);
+  TriageView v;
+  const std::size_t k = pred.classes;
+  for (std::size_t r : rows) {
+    v.proba.insert(v.proba.end(), pred.proba.begin() + std::ptrdiff_t(r * k), pred.proba.begin() + std::ptrdiff_t((r + 1) * k));
+    v.raw_proba.insert(v.raw_proba.end(), pred.raw_proba.begin() + std::ptrdiff_t(r * k), pred.raw_proba.begin() + std::ptrdiff_t((r + 1) * k));
+    v.decisions.push_back(all[r]);
+  }
+  return v;
+}
+
+// The triage's figures on these images: what share is accepted and how accurately, the
+// calibration error, the prediction sets' coverage.
+nlohmann::json triage_json(const ModelBundle& bundle, const TriageView& v, const std::vector<int>& truth) {
+  if (!bundle.triage) return nullptr;
+  const std::size_t k = bundle.classes.size(), n = truth.size();
+  std::size_t accepted = 0, correct = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    accepted += v.decisions[i].accept;
+    const float* p = &v.proba[i * k];
+    correct += v.decisions[i].accept && truth[i] == int(std::max_element(p, p + k) - p);
+  }
+  const SetStats sets = set_stats(bundle.triage->conformal, v.proba, truth, k);
+  return {{"threshold", std::isinf(bundle.triage->review.threshold) ? nlohmann::json(nullptr) : nlohmann::json(bundle.triage->review.threshold)},
+          {"accepted", accepted},
+          {"coverage", double(accepted) / double(n)},
+          {"accepted_accuracy", accepted ? double(correct) / double(accepted) : 1.0},
+          {"ece_raw", reliability(v.raw_proba, truth, k).ece},
+          {"ece", reliability(v.proba, truth, k).ece},
+          {"log_loss_raw", log_loss(v.raw_proba, truth, k)},
+          {"log_loss", log_loss(v.proba, truth, k)},
+          {"set_coverage", sets.coverage},
+          {"set_mean_size", sets.mean_size},
+          {"alpha", bundle.triage->conformal.alpha}};
+}
+
+void print_triage(const nlohmann::json& t) {
+  if (t.is_null()) {
+    std::printf("triage: the model has no review policy (every image goes to review)\n");
+    return;
+  }
+  std::printf("triage: %zu accepted (%.1f %%) at %.2f %% accuracy; ECE %.4f calibrated (%.4f as trained); prediction sets cover %.2f %% "
+              "(nominal %.2f %%), mean size %.3f\n",
+              t["accepted"].get<std::size_t>(), 100 * t["coverage"].get<double>(), 100 * t["accepted_accuracy"].get<double>(),
+              t["ece"].get<double>(), t["ece_raw"].get<double>(), 100 * t["set_coverage"].get<double>(),
+              100 * (1 - t["alpha"].get<double>()), t["set_mean_size"].get<double>());
+}
+
 }  // namespace
 
 Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesystem::path& store_path,
@@ -45,13 +101,18 @@ Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesy
   if (truth.empty()) throw std::runtime_error("store " + store_path.string() + " has no labelled images to evaluate on");
   const Metrics m = compute_metrics(truth, predicted, bundle.classes);
   print(m);
+  const TriageView triage = triage_view(bundle, store, pred, rows);
+  const nlohmann::json triage_figures = triage_json(bundle, triage, truth);
+  print_triage(triage_figures);
   if (!json_out.empty()) {
-    write_file_atomic(json_out, to_json(m).dump(2) + "\n");
+    nlohmann::json j = to_json(m);
+    j["triage"] = triage_figures;
+    write_file_atomic(json_out, j.dump(2) + "\n");
     std::printf("wrote %s\n", json_out.string().c_str());
     crash_point("evaluate:metrics-written");
   }
   if (!report_out.empty()) {
-    write_report(report_out, bundle, store, m, rows, predicted);
+    write_report(report_out, bundle, store, m, rows, predicted, &triage);
     std::printf("wrote %s\n", report_out.string().c_str());
   }
   return m;
