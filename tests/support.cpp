@@ -4,6 +4,7 @@
 #include "model/bundle.hpp"
 #include "model/labelled.hpp"
 #include "model/train.hpp"
+#include "model/training_run.hpp"
 #include "pipeline/extract.hpp"
 
 #include <sys/resource.h>  // for the peak memory of a child (wait4)
@@ -65,11 +66,10 @@ const std::filesystem::path& sample_bundle() {
     p.device = "cpu";
     p.threads = 2;
     const std::filesystem::path out = dir.path / "model";
-    save_bundle(out, fit_with_validation(labelled_rows(s, "sample").table, p).booster,
-                {{"classes", s.classes}, {"feature_names", s.feature_names}, {"schema_hash", s.meta.schema_hash}, {"schema_version", s.meta.schema_version}});
-    AnomalyParams ap;
-    ap.threads = 2;
-    add_anomaly_to_bundle(out, fit_anomaly(s, s.classes, ap), {{"store", "sample"}});
+    std::filesystem::path store;
+    sample_store(&store);
+    // As `hemolens train` makes it: cross-validation, triage, final fit, anomaly forests.
+    run_training({store, out, p, 3, false, 0, TriageOptions{}});
     return out;
   }();
   return bundle;
@@ -143,6 +143,19 @@ Plane8 random_mask(int h, int w, double density, std::mt19937& rng) {
   std::bernoulli_distribution d(density);
   for (auto& v : p.data) v = d(rng);
   return p;
+}
+
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') out.back() += c, ++i;
+    else if (c == '"') quoted = !quoted;
+    else if (c == ',' && !quoted) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
 }
 
 }  // namespace hemolens::test

@@ -52,6 +52,8 @@ std::string error_of(F&& f) {
 
 // A file's bytes (empty when it cannot be read).
 std::string read_file(const std::filesystem::path& p);
+// The fields of one CSV line (quotes and doubled quotes undone), as the CLI writes them.
+std::vector<std::string> csv_fields(const std::string& line);
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 struct TempDir {

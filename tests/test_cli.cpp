@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "hemolens/backend.hpp"
 #include "support.hpp"
 
@@ -114,6 +116,17 @@ TEST(Cli, TrainEvaluatePredictOnTheSample) {
   ASSERT_EQ(eval.status, 0) << eval.output;
   EXPECT_TRUE(std::filesystem::exists(dir.path / "m.json"));
   EXPECT_TRUE(std::filesystem::exists(dir.path / "r.html"));
+  // The triage (docs/triage.md): train fitted it, evaluate measures it and the report shows it.
+  EXPECT_NE(train.output.find("review policy: accept at calibrated confidence"), std::string::npos) << train.output;
+  const nlohmann::json metrics = nlohmann::json::parse(std::ifstream(dir.path / "m.json"));
+  ASSERT_TRUE(metrics["triage"].is_object()) << metrics.dump();
+  const double coverage = metrics["triage"]["coverage"].get<double>();
+  EXPECT_GE(coverage, 0.0);
+  EXPECT_LE(coverage, 1.0);
+  EXPECT_NEAR(double(metrics["triage"]["accepted"].get<std::size_t>()) / 68.0, coverage, 1e-9);
+  const std::string report{std::istreambuf_iterator<char>(std::ifstream(dir.path / "r.html").rdbuf()), {}};
+  for (const char* section : {"Triage: accept or review", "Reliability diagram", "Accuracy of the accepted images", "Prediction sets"})
+    EXPECT_NE(report.find(section), std::string::npos) << section;
 
   // A folder with a real image and the junk file: one prediction, one skipped row.
   std::filesystem::create_directories(dir.path / "in");
@@ -130,6 +143,16 @@ TEST(Cli, TrainEvaluatePredictOnTheSample) {
   EXPECT_EQ(header.rfind("path,predicted,p_basophil", 0), 0u) << header;
   EXPECT_EQ(good.rfind("p.jpg,", 0), 0u) << good;
   EXPECT_NE(bad.find("not an image"), std::string::npos) << bad;
+  // Every row says accept or review, and why (a skipped file: review, not analysed).
+  const std::string triage_columns = ",skipped_reason,confidence,decision,review_reasons,prediction_set";
+  EXPECT_EQ(header.substr(header.size() - triage_columns.size()), triage_columns) << header;
+  const std::vector<std::string> g = test::csv_fields(good), h = test::csv_fields(header);
+  ASSERT_EQ(g.size(), h.size()) << good;
+  const std::string& decision = g[g.size() - 3];
+  const std::string& reasons = g[g.size() - 2];
+  EXPECT_TRUE(decision == "accept" ? reasons.empty() : decision == "review" && !reasons.empty()) << good;
+  EXPECT_EQ(g.back().substr(0, g[1].size()), g[1]) << "the prediction set starts with the predicted class: " << good;
+  EXPECT_NE(bad.find(",review,not_analysed,"), std::string::npos) << bad;
 
   // A damaged model is refused with a clear message.
   std::ofstream(dir.path / "model" / "model.json") << "{";

@@ -100,6 +100,19 @@ TEST(Serve, AnalysisOfAnUploadEqualsTheBatchPath) {
     EXPECT_EQ(img["anomaly"]["flagged"].get<bool>(), a.flagged[0] != 0);
     EXPECT_EQ(img["flagged"].get<bool>(), a.flagged[0] != 0);
     EXPECT_FALSE(img["verdict"].get<std::string>().empty());
+    // Accept or review as the batch path decides it, with a sentence per reason.
+    ASSERT_TRUE(bundle.triage);
+    const model::Decision d = model::decide(&*bundle.triage, e.proba.data(), e.proba.size(), s.images[row].flags,
+                                            model::flagged_by_model(a, 0));
+    const Json& dj = img["decision"];
+    EXPECT_EQ(dj["decision"], d.accept ? "accept" : "review");
+    ASSERT_EQ(dj["reasons"].size(), d.reasons.size()) << dj.dump();
+    for (std::size_t i = 0; i < d.reasons.size(); ++i) {
+      EXPECT_EQ(dj["reasons"][i]["code"], d.reasons[i]);
+      EXPECT_FALSE(dj["reasons"][i]["text"].get<std::string>().empty());
+    }
+    ASSERT_EQ(dj["prediction_set"].size(), d.set.size());
+    EXPECT_EQ(dj["prediction_set"][0], img["class"]) << "a set starts with the predicted class";
 
     // The reasons: the model's top features, largest first, with their plain words and values.
     ASSERT_EQ(img["top_features"].size(), 5u);
@@ -145,6 +158,7 @@ TEST(Serve, DescribesTheModelAndServesASelfContainedPage) {
   EXPECT_EQ(m["classes"], test::sample_store().classes);
   EXPECT_EQ(m["schema"]["hash"], feature_schema().hash);
   EXPECT_FALSE(m["anomaly"].is_null());
+  EXPECT_GT(m["triage"]["alpha"].get<double>(), 0) << m["triage"].dump();
   EXPECT_FALSE(m["versions"]["xgboost"].get<std::string>().empty());
   EXPECT_GT(m["limits"]["max_files"].get<int>(), 0);
 

@@ -11,6 +11,9 @@ images of each kind, each made from one normal image (the source is in the file 
   bright        blended 55-75 % towards white (over-exposed, washed out)
   stain         hue rotated by 35-80 degrees (another stain, or a colour cast)
   second_cell   the central cell of another image pasted off-centre (two cells in the crop)
+  doublet       the same with both images of nucleated classes (no platelet): two whole
+                nucleated cells in one crop, what a lab calls a doublet (a platelet beside a
+                cell is ordinary in a smear); a source's class is its folder or file-name prefix
   no_cell       background only: a corner of the image mirrored over the whole crop
   non_blood     not a blood smear: procedural scenes (shapes, text, fractal landscapes, stripes)
   noise         Gaussian noise, sigma 45-70 grey levels
@@ -27,6 +30,7 @@ import cv2
 import numpy as np
 
 KINDS = ["blur", "dark", "bright", "stain", "second_cell", "no_cell", "non_blood", "noise"]
+NUCLEATED_ONLY = {"doublet"}  # kinds whose two source images must both show a nucleated cell
 
 
 def rng_for(seed, kind, i):
@@ -139,7 +143,12 @@ def noise(img, rng, _):
 
 
 MAKERS = {"blur": blur, "dark": dark, "bright": bright, "stain": stain, "second_cell": second_cell, "no_cell": no_cell,
-          "non_blood": non_blood, "noise": noise}
+          "non_blood": non_blood, "noise": noise, "doublet": second_cell}
+
+
+def nucleated(path):
+    """False for a platelet image: its class folder, or the class prefix run.sh gives its links."""
+    return "platelet" not in os.path.basename(os.path.dirname(path)).lower() and not os.path.basename(path).lower().startswith("platelet")
 
 
 def list_images(root):
@@ -163,11 +172,14 @@ def main():
         sys.exit(f"{a.normal_dir}: fewer than 2 images")
     for kind in a.kinds.split(","):
         os.makedirs(os.path.join(a.out_dir, kind), exist_ok=True)
+        pool = [s for s in sources if nucleated(s)] if kind in NUCLEATED_ONLY else sources
+        if len(pool) < 2:
+            sys.exit(f"{kind}: fewer than 2 source images of nucleated cells")
         for i in range(a.per_kind):
             rng = rng_for(a.seed, kind, i)
-            src = sources[int(rng.integers(len(sources)))]
+            src = pool[int(rng.integers(len(pool)))]
             img = cv2.imread(src, cv2.IMREAD_COLOR)
-            other = cv2.imread(sources[int(rng.integers(len(sources)))], cv2.IMREAD_COLOR)
+            other = cv2.imread(pool[int(rng.integers(len(pool)))], cv2.IMREAD_COLOR)
             if img is None or other is None:
                 sys.exit(f"cannot read {src}")
             out = MAKERS[kind](img, rng, other)

@@ -4,7 +4,7 @@
 #
 # usage: benchmarks/anomaly/run.sh [DEV_DIR] [OUT_DIR]
 #   DEV_DIR  one folder per class (default /work/shared/data/pbc-dev)
-#   env: FIT=3400 HELDOUT=1500 PER_KIND=100 THREADS=2 HEMOLENS=build/src/cli/hemolens
+#   env: FIT=3400 HELDOUT=1500 PER_KIND=100 DOUBLETS=300 THREADS=2 HEMOLENS=build/src/cli/hemolens
 #
 # Images are split by a hash of their relative path into a fit half and a held-out half (the
 # same split on every machine); the classifier and the forests see the fit half only. The
@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DEV=${1:-/work/shared/data/pbc-dev}
 OUT=${2:-$ROOT/out/anomaly-bench}
-FIT=${FIT:-3400} HELDOUT=${HELDOUT:-1500} PER_KIND=${PER_KIND:-100} THREADS=${THREADS:-2}
+FIT=${FIT:-3400} HELDOUT=${HELDOUT:-1500} PER_KIND=${PER_KIND:-100} DOUBLETS=${DOUBLETS:-300} THREADS=${THREADS:-2}
 H=${HEMOLENS:-$ROOT/build/src/cli/hemolens}
 PY=/usr/bin/python3
 mkdir -p "$OUT"
@@ -51,9 +51,10 @@ while read -r f; do ln -s "$f" "sources/$(basename "$(dirname "$f")")_$(basename
 
 # ---- anomalies and feature stores ----
 $PY "$ROOT/benchmarks/anomaly/make_anomalies.py" sources anomalies --per-kind "$PER_KIND" --seed 1 > /dev/null
+$PY "$ROOT/benchmarks/anomaly/make_anomalies.py" sources anomalies --kinds doublet --per-kind "$DOUBLETS" --seed 1 > /dev/null
 $H extract fit.csv -o fit.h5 --threads "$THREADS" --backend cpu | tail -n 3
 $H extract heldout.csv -o heldout.h5 --threads "$THREADS" --backend cpu | tail -n 1
-KINDS="blur dark bright stain second_cell no_cell non_blood noise"
+KINDS="blur dark bright stain second_cell no_cell non_blood noise doublet"
 for k in $KINDS; do $H extract "anomalies/$k" -o "anomaly_$k.h5" --threads "$THREADS" --backend cpu > /dev/null; done
 
 # ---- classifier, forests, scores ----

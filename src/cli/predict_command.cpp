@@ -9,6 +9,7 @@
 #include "model/anomaly.hpp"
 #include "model/explain.hpp"
 #include "model/predict.hpp"
+#include "model/triage.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,14 +32,24 @@ struct PredictResult {
   const Predictions& p;
   const std::optional<AnomalyScores>& anomaly;
   const std::vector<Explanation>& explanations;
+  const std::vector<Decision>& decisions;
 };
+
+// The prediction set of a decision, classes joined by '|'.
+std::string set_text(const Decision& d, const std::vector<std::string>& classes) {
+  std::string set;
+  for (int c : d.set) set += (set.empty() ? "" : "|") + classes[std::size_t(c)];
+  return set;
+}
 
 // The columns, in this order; a new per-image column goes before skipped_reason, so the
 // fixed columns stay together and the feature block (wide, optional) stays last:
 //   path, label (when the input has labels), predicted, p_<class>..., anomaly_score,
 //   anomaly_threshold, anomaly_flag, anomaly_reason (when the bundle has a forest),
-//   quality_flags, top_features (--explain), skipped_reason, every feature (--features).
-// Rows: one per image, then one per skipped file (its path and skipped_reason only).
+//   quality_flags, top_features (--explain), skipped_reason, then the triage (docs/triage.md:
+//   confidence, decision, review_reasons, prediction_set), every feature (--features).
+// Rows: one per image, then one per skipped file (its path, skipped_reason, and review
+// because nothing was analysed).
 CsvTable predictions_table(const PredictResult& r, const std::vector<std::size_t>& feature_columns, bool with_features) {
   const StoreData& s = r.store;
   const std::size_t n = s.rows;
@@ -60,6 +71,11 @@ CsvTable predictions_table(const PredictResult& r, const std::vector<std::size_t
   if (!r.explanations.empty())
     t.add("top_features", image([&r](std::size_t i) { return top_features_summary(r.explanations[i], r.bundle.feature_names); }));
   t.add("skipped_reason", [&s, n](std::size_t row) { return row < n ? std::string() : s.skipped[row - n].reason; });
+  const auto& d = r.decisions;
+  t.add("confidence", image([&d](std::size_t i) { return format_fixed(d[i].confidence, 6); }));
+  t.add("decision", [&d, n](std::size_t row) { return row < n && d[row].accept ? "accept" : "review"; });
+  t.add("review_reasons", [&d, n](std::size_t row) { return row < n ? reasons_text(d[row]) : std::string("not_analysed"); });
+  t.add("prediction_set", image([&r](std::size_t i) { return set_text(r.decisions[i], r.bundle.classes); }));
   if (with_features) add_feature_columns(t, s, feature_columns);
   return t;
 }
@@ -90,16 +106,20 @@ void run(const PredictArgs& a) {
   std::optional<AnomalyScores> anomaly;
   if (forest) anomaly = score_store(*forest, store, p.predicted, "auto", a.threads);
   std::vector<Explanation> explanations;
-  if (a.explain) explanations = explain_rows(bundle, store.features.data(), store.rows, store.cols, 3);
-  predictions_table({bundle, store, p, anomaly, explanations}, feature_columns, a.with_features)
+  if (a.explain && store.rows > 0) explanations = explain_rows(bundle, store.features.data(), store.rows, store.cols, 3);
+  const std::vector<Decision> decisions = decide_rows(bundle, store, p, anomaly ? &*anomaly : nullptr);
+  predictions_table({bundle, store, p, anomaly, explanations, decisions}, feature_columns, a.with_features)
       .write(a.output, store.rows + store.skipped.size(), sep);
-  std::size_t flagged = 0;
+  std::size_t flagged = 0, accepted = 0;
   if (anomaly)
     for (std::size_t i = 0; i < store.rows; ++i) flagged += anomaly->flagged[i];
+  for (const Decision& d : decisions) accepted += d.accept;
   std::FILE* say = a.output == "-" ? stderr : stdout;
   std::fprintf(say, "predicted %zu images (%s), %zu skipped; wrote %s\n", store.rows,
                anomaly ? (std::to_string(flagged) + " flagged as anomalous").c_str() : "no anomaly model in the bundle",
                store.skipped.size(), a.output == "-" ? "standard output" : a.output.c_str());
+  std::fprintf(say, "triage: %zu accepted, %zu to review%s\n", accepted, store.rows - accepted + store.skipped.size(),
+               bundle.triage ? "" : " (the bundle has no review policy: every image is reviewed)");
   for (const auto& k : store.skipped) std::fprintf(say, "  skipped %s: %s\n", k.path.c_str(), k.reason.c_str());
 }
 
@@ -110,7 +130,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("inputs", a->inputs, "a store (.h5), a folder, a path,label CSV, or image files")->required();
   cmd->add_option("-o,--output", a->output,
                   "predictions table (.csv, .tsv, or - for standard output): path, true label when known, class, "
-                  "probability per class, anomaly verdict, quality flags")
+                  "calibrated probability per class, anomaly verdict, quality flags, accept or review with the reasons, prediction set")
       ->required();
   cmd->add_option("--backend", a->backend, "feature extraction backend for images: cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

@@ -16,6 +16,7 @@ struct TrainArgs {
   std::string store, output, config, device;
   int cv_folds = 0, search_trials = 0, threads = -1;
   bool compare = false, print_config = false;
+  TriageOptions triage;
 };
 
 TrainParams load_params(const TrainArgs& a) {
@@ -38,7 +39,7 @@ void run(const TrainArgs& a) {
     return;
   }
   if (a.store.empty() || a.output.empty()) throw std::runtime_error("train needs STORE and -o MODEL_DIR");
-  run_training({a.store, a.output, load_params(a), a.cv_folds, a.compare, a.search_trials});
+  run_training({a.store, a.output, load_params(a), a.cv_folds, a.compare, a.search_trials, a.triage});
 }
 
 void add_train_command(CLI::App& app) {
@@ -49,7 +50,15 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", a->device, "cpu, cuda or auto (GPU when XGBoost has CUDA and a GPU is present)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--config", a->config, "JSON file of training parameters (see --print-config)");
-  cmd->add_option("--cv", a->cv_folds, "also cross-validate with this many stratified folds and record the figures")->check(CLI::Range(2, 20));
+  cmd->add_option("--cv", a->cv_folds,
+                  "stratified folds of the cross-validation whose out-of-fold predictions fit the calibration, review threshold and "
+                  "prediction sets (default " + std::to_string(kTriageFolds) + "); its figures are recorded too")
+      ->check(CLI::Range(2, 20));
+  cmd->add_option("--accept-accuracy", a->triage.accept_accuracy,
+                  "accuracy the auto-accepted images must reach out of fold; the confidence threshold is chosen for it (default 0.995)")
+      ->check(CLI::Range(0.5, 1.0));
+  cmd->add_option("--alpha", a->triage.alpha, "prediction sets hold the true class with probability >= 1 - alpha (default 0.01)")
+      ->check(CLI::Range(0.0001, 0.5));
   cmd->add_flag("--compare", a->compare, "compare gblinear, random forest, gbtree and dart by k-fold cross-validation");
   cmd->add_option("--search", a->search_trials, "random hyperparameter search with this many trials (k-fold), then train the best");
   cmd->add_option("--threads", a->threads, "XGBoost threads (default: all cores)");

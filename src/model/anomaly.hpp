@@ -99,6 +99,9 @@ AnomalyScores score_anomaly(const AnomalyModel& m, const float* x, std::size_t r
 AnomalyScores score_store(const AnomalyModel& m, const StoreData& store, const std::vector<int>& predicted, const std::string& device = "auto",
                           int threads = 0);
 
+// Row i was flagged by the anomaly model's own judgement, not only forced by a quality flag.
+inline bool flagged_by_model(const AnomalyScores& s, std::size_t i) { return s.flagged[i] && s.reason[i] == "forest"; }
+
 // The bundle.json entry "anomaly" (without the file name and hash).
 nlohmann::json anomaly_json(const AnomalyModel& m);
 

@@ -131,6 +131,15 @@ ModelBundle load_bundle(const fs::path& dir) {
   b.schema_hash = field<std::string>(dir, b.meta, "schema_hash", "a schema hash");
   b.booster = Booster::load(model_file);
   check_fits_model(b);
+  if (b.meta.contains("triage")) {
+    try {
+      b.triage = Triage::from_json(b.meta["triage"], b.classes);
+    } catch (const nlohmann::json::exception& e) {
+      throw bundle_error(dir, std::string("the triage entry of bundle.json is incomplete or of the wrong type: ") + e.what());
+    } catch (const std::runtime_error& e) {
+      throw bundle_error(dir, std::string("the triage entry of bundle.json is invalid: ") + e.what());
+    }
+  }
   return b;
 }
 

@@ -6,17 +6,21 @@
 //                          names, the training store's hash, parameters, metrics, versions,
 //                          and the XXH3 hash of model.json (a damaged file is refused) and
 //                          of its own content (content_xxh3: an edited bundle.json is refused)
+//                          "triage" holds the calibration, the review policy and the
+//                          conformal cuts (model/triage.hpp), checked on loading
 //   MODEL_DIR/anomaly-<hash>.bin  the isolation forests (model/anomaly.hpp), when fitted
 // No pickles. Written to MODEL_DIR.tmp-<host>-<pid> and renamed, so a bundle is whole or absent.
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "hemolens/store.hpp"
+#include "model/triage.hpp"
 #include "model/xgboost.hpp"
 
 namespace hemolens::model {
@@ -30,6 +34,9 @@ struct ModelBundle {
   Booster booster;
   std::vector<std::string> classes, feature_names;
   std::string schema_hash;
+  // Calibration, review policy and prediction sets ("triage" in bundle.json, written by
+  // `train`); absent in a bundle made without them, whose images all go to review.
+  std::optional<Triage> triage;
 };
 
 // `meta` must hold classes, feature_names, schema_hash, schema_version; the writer adds

@@ -8,6 +8,7 @@
 
 #include "hemolens/schema.hpp"
 #include "model/metrics.hpp"
+#include "model/predict.hpp"  // for calibrate
 
 namespace hemolens::model {
 namespace {
@@ -54,7 +55,8 @@ std::vector<Explanation> explain_rows(const ModelBundle& bundle, const float* x,
   if (rows == 0) return {};
   const ShapValues shap = shap_values(bundle.booster, x, rows, cols, threads);
   std::vector<std::size_t> shape;
-  const std::vector<float> proba = predict_type(bundle.booster, x, rows, cols, 0, threads, &shape);
+  std::vector<float> proba = predict_type(bundle.booster, x, rows, cols, 0, threads, &shape);
+  calibrate(bundle, proba.data(), rows);  // the probabilities every output shows
   const std::vector<float> margin = margins(bundle.booster, x, rows, cols, threads);
   const std::size_t k = shap.classes;
   const std::vector<int> predicted = argmax_rows(proba, k);

@@ -296,10 +296,14 @@ CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::ui
     // Early stopping uses a split of the training folds only: the test fold stays unseen.
     Fitted f = fit_selecting_rounds(t, train_rows, p, p.seed + std::uint64_t(k) + 1);
     r.seconds += f.seconds;
-    const std::vector<int> pred = argmax_rows(predict_proba(f.booster, t, test_rows, p.threads), t.classes.size());
+    const std::size_t classes = t.classes.size();
+    const std::vector<float> proba = predict_proba(f.booster, t, test_rows, p.threads);
+    const std::vector<int> pred = argmax_rows(proba, classes);
+    r.proba.resize(t.rows * classes);
     std::vector<int> truth;
     for (std::size_t j = 0; j < test_rows.size(); ++j) {
       r.predicted[test_rows[j]] = pred[j];
+      std::copy_n(proba.begin() + std::ptrdiff_t(j * classes), classes, r.proba.begin() + std::ptrdiff_t(test_rows[j] * classes));
       truth.push_back(t.labels[test_rows[j]]);
     }
     const Metrics m = compute_metrics(truth, pred, t.classes);

@@ -90,6 +90,7 @@ struct CvResult {
   std::vector<double> fold_accuracy, fold_macro_f1;
   double seconds = 0;            // training time, all folds
   std::vector<int> predicted;    // out-of-fold prediction per row
+  std::vector<float> proba;      // out-of-fold probabilities, rows x classes (what triage is fitted on)
 };
 CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::uint64_t seed);
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -81,6 +82,30 @@ void print_metrics(const char* title, const Metrics& m) {
                 m.per_class[c].recall, m.per_class[c].f1, m.per_class[c].support);
 }
 
+// The triage on the cross-validation's out-of-fold predictions, summarised on stdout.
+nlohmann::json fit_and_print_triage(const LabelledData& data, const StoreData& store, const CvResult& cv, int folds, std::uint64_t seed,
+                                    TriageOptions options) {
+  std::vector<std::uint32_t> flags;
+  for (std::size_t r : data.store_row) flags.push_back(store.images[r].flags);
+  options.seed = seed;
+  Triage t = fit_triage(cv.proba, data.table.labels, flags, store.classes.size(), options);
+  t.folds = folds;
+  std::printf("calibration (chosen by held-out log-loss, %d-fold cross-fitting on the out-of-fold predictions): %s", t.calibration_folds,
+              t.calibration.method.c_str());
+  if (t.calibration.method == "temperature") std::printf(", T = %.3f", t.calibration.temperature);
+  std::printf("\n");
+  for (const auto& s : t.calibration_scores) std::printf("  %-12s log-loss %.4f  ECE %.4f\n", s.method.c_str(), s.log_loss, s.ece);
+  std::printf("prediction sets (%s%s, alpha %.3g): out-of-fold coverage %.4f, mean size %.3f, %.1f %% of one class\n", t.conformal.method.c_str(),
+              t.conformal.class_conditional ? ", per class" : "", t.conformal.alpha, t.set_stats.coverage, t.set_stats.mean_size,
+              100 * t.set_stats.singleton_share);
+  const ReviewPolicy& r = t.review;
+  std::printf("review policy: accept at calibrated confidence >= %s or a prediction set of one class; out of fold %.1f %% accepted at "
+              "%.2f %% accuracy (target %.2f %%%s)\n",
+              std::isinf(r.threshold) ? "(never)" : fmt::format("{:.4f}", r.threshold).c_str(), 100 * r.expected_coverage,
+              100 * r.expected_accuracy, 100 * r.accept_accuracy, r.reachable ? "" : ": NOT reached, the most accurate policy is kept");
+  return t.to_json(store.classes);
+}
+
 }  // namespace
 
 nlohmann::json run_training(const TrainingRun& a) {
@@ -100,13 +125,13 @@ nlohmann::json run_training(const TrainingRun& a) {
     meta["search"] = log;
     std::printf("best by macro-F1: %s\n", p.to_json().dump().c_str());
   }
-  if (a.cv_folds >= 2) {
-    const CvResult cv = cross_validate(data.table, p, a.cv_folds, p.seed);
-    print_metrics(("cross-validation, " + std::to_string(a.cv_folds) + " stratified folds").c_str(), cv.pooled);
-    meta["metrics"]["cross_validation"] = to_json(cv.pooled);
-    meta["metrics"]["cross_validation"]["folds"] = a.cv_folds;
-    meta["metrics"]["cross_validation"]["fold_accuracy"] = cv.fold_accuracy;
-  }
+  const int folds = a.cv_folds >= 2 ? a.cv_folds : kTriageFolds;
+  const CvResult cv = cross_validate(data.table, p, folds, p.seed);
+  print_metrics(("cross-validation, " + std::to_string(folds) + " stratified folds").c_str(), cv.pooled);
+  meta["metrics"]["cross_validation"] = to_json(cv.pooled);
+  meta["metrics"]["cross_validation"]["folds"] = folds;
+  meta["metrics"]["cross_validation"]["fold_accuracy"] = cv.fold_accuracy;
+  meta["triage"] = fit_and_print_triage(data, store, cv, folds, p.seed, a.triage);
   const Fitted f = fit_with_validation(data.table, p);
   std::printf("trained %s on %zu images (%s): %d rounds chosen by early stopping%s, %.1f s\n", p.booster.c_str(), data.table.rows,
               f.device.c_str(), f.chosen_round,

@@ -1,11 +1,13 @@
 #include "report/evaluation.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "hemolens/atomic_file.hpp"
 #include "hemolens/crash_point.hpp"
+#include "model/anomaly.hpp"
 #include "model/bundle.hpp"
 #include "model/predict.hpp"
 #include "report/report.hpp"
@@ -48,6 +50,60 @@ std::string role_of(const EvaluatedSet& set, const ModelBundle& bundle, const St
   return "";
 }
 
+// The labelled rows' calibrated and raw probabilities and their decisions (with the anomaly
+// verdicts when the bundle has forests).
+TriageView triage_view(const ModelBundle& bundle, const StoreData& store, const Predictions& pred, const std::vector<std::size_t>& rows) {
+  const std::optional<AnomalyModel> forest = load_anomaly(bundle);
+  std::optional<AnomalyScores> anomaly;
+  if (forest) anomaly = score_store(*forest, store, pred.predicted, "auto");
+  const std::vector<Decision> all = decide_rows(bundle, store, pred, anomaly ? &*anomaly : nullptr);
+  TriageView v;
+  const std::size_t k = pred.classes;
+  for (std::size_t r : rows) {
+    v.proba.insert(v.proba.end(), pred.proba.begin() + std::ptrdiff_t(r * k), pred.proba.begin() + std::ptrdiff_t((r + 1) * k));
+    v.raw_proba.insert(v.raw_proba.end(), pred.raw_proba.begin() + std::ptrdiff_t(r * k), pred.raw_proba.begin() + std::ptrdiff_t((r + 1) * k));
+    v.decisions.push_back(all[r]);
+  }
+  return v;
+}
+
+// The triage's figures on these images: what share is accepted and how accurately, the
+// calibration error, the prediction sets' coverage.
+nlohmann::json triage_json(const ModelBundle& bundle, const TriageView& v, const std::vector<int>& truth) {
+  if (!bundle.triage) return nullptr;
+  const std::size_t k = bundle.classes.size(), n = truth.size();
+  std::size_t accepted = 0, correct = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    accepted += v.decisions[i].accept;
+    const float* p = &v.proba[i * k];
+    correct += v.decisions[i].accept && truth[i] == int(std::max_element(p, p + k) - p);
+  }
+  const SetStats sets = set_stats(bundle.triage->conformal, v.proba, truth, k);
+  return {{"threshold", std::isinf(bundle.triage->review.threshold) ? nlohmann::json(nullptr) : nlohmann::json(bundle.triage->review.threshold)},
+          {"accepted", accepted},
+          {"coverage", double(accepted) / double(n)},
+          {"accepted_accuracy", accepted ? double(correct) / double(accepted) : 1.0},
+          {"ece_raw", reliability(v.raw_proba, truth, k).ece},
+          {"ece", reliability(v.proba, truth, k).ece},
+          {"log_loss_raw", log_loss(v.raw_proba, truth, k)},
+          {"log_loss", log_loss(v.proba, truth, k)},
+          {"set_coverage", sets.coverage},
+          {"set_mean_size", sets.mean_size},
+          {"alpha", bundle.triage->conformal.alpha}};
+}
+
+void print_triage(const nlohmann::json& t) {
+  if (t.is_null()) {
+    std::printf("triage: the model has no review policy (every image goes to review)\n");
+    return;
+  }
+  std::printf("triage: %zu accepted (%.1f %%) at %.2f %% accuracy; ECE %.4f calibrated (%.4f as trained); prediction sets cover %.2f %% "
+              "(nominal %.2f %%), mean size %.3f\n",
+              t["accepted"].get<std::size_t>(), 100 * t["coverage"].get<double>(), 100 * t["accepted_accuracy"].get<double>(),
+              t["ece"].get<double>(), t["ece_raw"].get<double>(), 100 * t["set_coverage"].get<double>(),
+              100 * (1 - t["alpha"].get<double>()), t["set_mean_size"].get<double>());
+}
+
 }  // namespace
 
 Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesystem::path& store_path,
@@ -74,17 +130,21 @@ Metrics run_evaluation(const std::filesystem::path& model_dir, const std::filesy
   const EvaluatedSet set{role_of(given, bundle, store), given.description};
   if (set.role == "test") std::printf("test set (%s):\n", set.description.c_str());
   print(m);
+  const TriageView triage = triage_view(bundle, store, pred, rows);
+  const nlohmann::json triage_figures = triage_json(bundle, triage, truth);
+  print_triage(triage_figures);
   if (!json_out.empty()) {
     nlohmann::json j = to_json(m);
     j["evaluated_on"] = {{"store", store_path.string()}, {"role", set.role.empty() ? "unknown" : set.role}, {"description", set.description}};
     if (bundle.meta.contains("metrics") && bundle.meta["metrics"].contains("cross_validation"))
       j["cross_validation"] = bundle.meta["metrics"]["cross_validation"];
+    j["triage"] = triage_figures;
     write_file_atomic(json_out, j.dump(2) + "\n");
     std::printf("wrote %s\n", json_out.string().c_str());
     crash_point("evaluate:metrics-written");
   }
   if (!report_out.empty()) {
-    write_report(report_out, bundle, store, m, rows, truth, predicted, set);
+    write_report(report_out, bundle, store, m, rows, truth, predicted, set, &triage);
     std::printf("wrote %s\n", report_out.string().c_str());
   }
   return m;

@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -221,11 +222,168 @@ std::string headline(const model::ModelBundle& bundle, const model::Metrics& m, 
          "</section>";
 }
 
+// ---- Triage: calibration, accept or review, prediction sets (docs/triage.md) -------------
+
+std::string pct(double v) { return fmt("%.1f %%", 100 * v); }
+
+// Accuracy against coverage of the accept rule on these images, the policy's point on them
+// (the decisions as made) and the target accuracy.
+std::string coverage_svg(const std::vector<model::CoveragePoint>& curve, double chosen_coverage, double chosen_accuracy, double target) {
+  const int left = 60, top = 14, w = 440, h = 260;
+  double x0 = 1, y0 = 1;
+  for (const auto& c : curve) x0 = std::min(x0, c.coverage), y0 = std::min(y0, c.accuracy);
+  x0 = std::floor(std::min(x0, chosen_coverage) * 20) / 20;
+  y0 = std::floor(std::min({y0, chosen_accuracy, target}) * 100) / 100;
+  if (x0 >= 1) x0 = 0.9;
+  if (y0 >= 1) y0 = 0.99;
+  const auto X = [&](double v) { return left + (v - x0) / (1 - x0) * w; };
+  const auto Y = [&](double v) { return top + (1 - v) / (1 - y0) * h; };
+  std::ostringstream s;
+  s << "<svg role=\"img\" aria-label=\"Accuracy of the accepted images against the share accepted\" width=\"" << left + w + 30
+    << "\" height=\"" << top + h + 50 << "\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << w << "\" height=\"" << h << "\" fill=\"none\" stroke=\"#999\"/>";
+  for (int i = 0; i <= 4; ++i) {
+    const double xv = x0 + (1 - x0) * i / 4, yv = y0 + (1 - y0) * i / 4;
+    s << "<text x=\"" << fmt("%.1f", X(xv)) << "\" y=\"" << top + h + 16 << "\" text-anchor=\"middle\">" << fmt("%.0f %%", 100 * xv) << "</text>";
+    s << "<text x=\"" << left - 4 << "\" y=\"" << fmt("%.1f", Y(yv) + 4) << "\" text-anchor=\"end\">" << fmt("%.1f %%", 100 * yv) << "</text>";
+  }
+  s << "<text x=\"" << left + w / 2 << "\" y=\"" << top + h + 34 << "\" text-anchor=\"middle\">share of images accepted (coverage)</text>";
+  s << "<line x1=\"" << left << "\" x2=\"" << left + w << "\" y1=\"" << fmt("%.1f", Y(target)) << "\" y2=\"" << fmt("%.1f", Y(target))
+    << "\" stroke=\"#c05621\" stroke-dasharray=\"5 3\"><title>target accuracy " << pct(target) << "</title></line>";
+  s << "<polyline fill=\"none\" stroke=\"#2b6cb0\" stroke-width=\"2\" points=\"";
+  for (const auto& c : curve)
+    if (c.coverage >= x0 && c.accuracy >= y0) s << fmt("%.1f", X(c.coverage)) << ',' << fmt("%.1f", Y(c.accuracy)) << ' ';
+  s << "\"/>";
+  s << "<circle cx=\"" << fmt("%.1f", X(chosen_coverage)) << "\" cy=\"" << fmt("%.1f", Y(std::max(chosen_accuracy, y0)))
+    << "\" r=\"6\" fill=\"#c05621\"><title>the policy on these images: " << pct(chosen_coverage) << " accepted at " << pct(chosen_accuracy)
+    << "</title></circle>";
+  s << "<text x=\"" << left + 8 << "\" y=\"" << top + h - 8 << "\">line: every threshold; dot: the model's threshold; dashes: target</text></svg>";
+  return s.str();
+}
+
+// Accuracy against mean confidence per confidence bin, before and after calibration.
+std::string reliability_svg(const model::Reliability& raw, const model::Reliability& calibrated) {
+  const int left = 50, top = 10, side = 280;
+  const auto X = [&](double v) { return left + v * side; };
+  const auto Y = [&](double v) { return top + (1 - v) * side; };
+  std::ostringstream s;
+  s << "<svg role=\"img\" aria-label=\"Reliability diagram\" width=\"" << left + side + 170 << "\" height=\"" << top + side + 40
+    << "\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << side << "\" height=\"" << side << "\" fill=\"none\" stroke=\"#999\"/>";
+  s << "<line x1=\"" << X(0) << "\" y1=\"" << Y(0) << "\" x2=\"" << X(1) << "\" y2=\"" << Y(1) << "\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>";
+  for (int i = 0; i <= 4; ++i) {
+    s << "<text x=\"" << X(i / 4.0) << "\" y=\"" << top + side + 14 << "\" text-anchor=\"middle\">" << fmt("%.2f", i / 4.0) << "</text>";
+    s << "<text x=\"" << left - 4 << "\" y=\"" << Y(i / 4.0) + 4 << "\" text-anchor=\"end\">" << fmt("%.2f", i / 4.0) << "</text>";
+  }
+  s << "<text x=\"" << left + side / 2 << "\" y=\"" << top + side + 32 << "\" text-anchor=\"middle\">confidence of the predicted class</text>";
+  const auto series = [&](const model::Reliability& r, const char* colour, const char* name) {
+    s << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\" points=\"";
+    for (std::size_t b = 0; b < r.count.size(); ++b)
+      if (r.count[b]) s << fmt("%.1f", X(r.confidence[b])) << ',' << fmt("%.1f", Y(r.accuracy[b])) << ' ';
+    s << "\"/>";
+    for (std::size_t b = 0; b < r.count.size(); ++b)
+      if (r.count[b])
+        s << "<circle cx=\"" << fmt("%.1f", X(r.confidence[b])) << "\" cy=\"" << fmt("%.1f", Y(r.accuracy[b])) << "\" r=\"3\" fill=\"" << colour
+          << "\"><title>" << name << ": " << r.count[b] << " images, confidence " << fmt("%.3f", r.confidence[b]) << ", accuracy "
+          << fmt("%.3f", r.accuracy[b]) << "</title></circle>";
+  };
+  series(raw, "#a0aec0", "as trained");
+  series(calibrated, "#2b6cb0", "calibrated");
+  s << "<text x=\"" << left + side + 12 << "\" y=\"" << top + 20 << "\" fill=\"#a0aec0\">&#9679; as trained, ECE " << fmt("%.4f", raw.ece) << "</text>";
+  s << "<text x=\"" << left + side + 12 << "\" y=\"" << top + 40 << "\" fill=\"#2b6cb0\">&#9679; calibrated, ECE " << fmt("%.4f", calibrated.ece)
+    << "</text>";
+  s << "<text x=\"" << left + side + 12 << "\" y=\"" << top + 60 << "\" fill=\"#777\">dashes: perfect calibration</text></svg>";
+  return s.str();
+}
+
+std::string triage_sections(const model::ModelBundle& bundle, const StoreData& store, const std::vector<std::size_t>& rows,
+                            const TriageView& v) {
+  const std::size_t k = bundle.classes.size(), n = rows.size();
+  std::vector<int> labels;
+  for (std::size_t r : rows) labels.push_back(store.images[r].label);
+  std::ostringstream html;
+  html << "<h2>Triage: accept or review</h2>";
+  const model::Triage* t = bundle.triage ? &*bundle.triage : nullptr;
+  if (!t) {
+    html << "<p><strong>This model has no review policy</strong> (it was trained without one): every image goes to review. Train it again "
+            "with this hemolens.</p>";
+    return html.str();
+  }
+  const model::ReviewPolicy& policy = t->review;
+  html << "<p>An image is <strong>accepted</strong> when its calibrated confidence is at least <strong>"
+       << (std::isinf(policy.threshold) ? std::string("(never: sets of one only)") : pct(policy.threshold))
+       << "</strong> or its prediction set holds one class, unless a quality flag or the anomaly detector sends it to <strong>review</strong>. "
+          "The threshold was chosen at training time on out-of-fold predictions of "
+       << t->folds << "-fold cross-validation (" << t->rows << " images) for a target accuracy of " << pct(policy.accept_accuracy)
+       << " of the accepted images: there " << pct(policy.expected_coverage) << " were accepted at " << pct(policy.expected_accuracy)
+       << (policy.reachable ? "" : " (<strong>the target was not reached</strong>; the most accurate threshold is used)") << ".</p>";
+  std::size_t accepted = 0, accepted_correct = 0, reviewed_correct = 0;
+  std::map<std::string, std::size_t> reasons;
+  std::vector<double> review_share(k, 0), members(k, 0);
+  std::vector<char> forced(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const model::Decision& d = v.decisions[i];
+    const std::size_t top = std::size_t(std::max_element(&v.proba[i * k], &v.proba[i * k] + k) - &v.proba[i * k]);
+    const bool correct = labels[i] == int(top);
+    (d.accept ? accepted_correct : reviewed_correct) += correct;
+    accepted += d.accept;
+    for (const auto& r : d.reasons) {
+      ++reasons[r];
+      forced[i] |= r != "low_confidence";
+    }
+    members[std::size_t(labels[i])] += 1;
+    review_share[std::size_t(labels[i])] += !d.accept;
+  }
+  const double acc_accepted = accepted ? double(accepted_correct) / double(accepted) : 1.0;
+  html << "<div class=\"kpi\"><div>accepted<b>" << pct(double(accepted) / double(n)) << "</b>" << accepted << " images</div><div>accuracy of the accepted<b>"
+       << pct(acc_accepted) << "</b></div><div>to review<b>" << pct(double(n - accepted) / double(n)) << "</b>" << n - accepted
+       << " images, " << pct(n > accepted ? double(reviewed_correct) / double(n - accepted) : 0.0) << " of them classified correctly</div></div>";
+  html << "<table><caption>Why images go to review (an image can have several reasons)</caption><tr><th scope=\"col\">reason</th>"
+          "<th scope=\"col\">images</th></tr>";
+  for (const auto& [code, count] : reasons) html << "<tr><th scope=\"row\">" << escape(code) << "</th><td>" << count << "</td></tr>";
+  html << "</table>";
+  const std::vector<model::CoveragePoint> curve = model::coverage_curve(v.proba, labels, forced, k, t->conformal);
+  html << "<h3>Accuracy against coverage</h3>"
+       << coverage_svg(curve, double(accepted) / double(n), acc_accepted, policy.accept_accuracy);
+  for (std::size_t c = 0; c < k; ++c) review_share[c] = members[c] > 0 ? 100 * review_share[c] / members[c] : 0;
+  html << "<h3>Share sent to review, per true class</h3>" << bars_svg("Share sent to review per class", bundle.classes, review_share, 100, "%.1f %%", "#c05621");
+
+  html << "<h2>Calibration</h2>";
+  const model::Reliability raw = model::reliability(v.raw_proba, labels, k), cal = model::reliability(v.proba, labels, k);
+  html << "<p>Method <strong>" << escape(t->calibration.method) << "</strong>"
+       << (t->calibration.method == "temperature" ? " (T = " + fmt("%.3f", t->calibration.temperature) + ")" : std::string())
+       << ". On these images: expected calibration error (15 bins) " << fmt("%.4f", raw.ece) << " as trained, " << fmt("%.4f", cal.ece)
+       << " calibrated; log-loss " << fmt("%.4f", model::log_loss(v.raw_proba, labels, k)) << " and " << fmt("%.4f", model::log_loss(v.proba, labels, k))
+       << ".</p>" << reliability_svg(raw, cal);
+  html << "<table><caption>Chosen at training time: each method fitted on " << t->calibration_folds - 1 << " of " << t->calibration_folds
+       << " folds of the out-of-fold predictions and scored on the other</caption><tr><th scope=\"col\">method</th>"
+          "<th scope=\"col\">held-out log-loss</th><th scope=\"col\">held-out ECE</th></tr>";
+  for (const auto& c : t->calibration_scores)
+    html << "<tr><th scope=\"row\">" << escape(c.method) << (c.method == t->calibration.method ? " (chosen)" : "") << "</th><td>"
+         << fmt("%.4f", c.log_loss) << "</td><td>" << fmt("%.4f", c.ece) << "</td></tr>";
+  html << "</table>";
+
+  html << "<h2>Prediction sets</h2>";
+  const model::SetStats sets = model::set_stats(t->conformal, v.proba, labels, k);
+  html << "<p>Split-conformal (" << escape(t->conformal.method) << (t->conformal.class_conditional ? ", one cut per class" : "")
+       << ", alpha " << fmt("%.3g", t->conformal.alpha) << "): each set should hold the true class for at least "
+       << pct(1 - t->conformal.alpha) << " of the images. On these images: <strong>" << pct(sets.coverage) << "</strong>, mean set size "
+       << fmt("%.3f", sets.mean_size) << ", " << pct(sets.singleton_share) << " of the sets hold one class.</p>";
+  html << "<table><caption>Per true class</caption><tr><th scope=\"col\">class</th><th scope=\"col\">images</th>"
+          "<th scope=\"col\">coverage</th><th scope=\"col\">mean set size</th></tr>";
+  for (std::size_t c = 0; c < k; ++c)
+    html << "<tr><th scope=\"row\">" << escape(bundle.classes[c]) << "</th><td>" << sets.class_rows[c] << "</td><td>"
+         << (sets.class_rows[c] ? pct(sets.class_coverage[c]) : "") << "</td><td>" << (sets.class_rows[c] ? fmt("%.3f", sets.class_mean_size[c]) : "")
+         << "</td></tr>";
+  html << "</table>";
+  return html.str();
+}
+
 }  // namespace
 
 void write_report(const fs::path& out, const model::ModelBundle& bundle, const StoreData& store, const model::Metrics& m,
                   const std::vector<std::size_t>& rows, const std::vector<int>& truth, const std::vector<int>& predicted,
-                  const EvaluatedSet& set) {
+                  const EvaluatedSet& set, const TriageView* triage) {
   std::vector<double> f1, support;
   double max_support = 0;
   for (const auto& p : m.per_class) {
@@ -248,6 +406,7 @@ void write_report(const fs::path& out, const model::ModelBundle& bundle, const S
        << escape(store.meta.dataset) << "</code>, " << m.samples << " labelled images, schema " << escape(bundle.schema_hash)
        << ", created " << escape(utc_now_iso8601()) << ".</p>";
   html << headline(bundle, m, set);
+  if (triage) html << triage_sections(bundle, store, rows, *triage);
   html << "<h2>Confusion matrix</h2>" << confusion_svg(m);
   html << "<h2>F1 per class</h2>" << bars_svg("F1 per class", m.classes, f1, 1.0, "%.3f", "#2f855a") << per_class_table(m);
   html << "<h2>Class distribution</h2>" << bars_svg("Images per class", m.classes, support, max_support, "%.0f", "#805ad5");

@@ -1,6 +1,7 @@
 #include "serve/analyzer.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
@@ -114,6 +115,8 @@ ImageAnalysis Analyzer::analyze(const std::vector<std::uint8_t>& bytes) const {
     a.flag_reason = s.reason[0];
     a.judged_by = anomaly_->forest_names[std::size_t(s.forest[0])];
   }
+  a.decision = model::decide(bundle_.triage ? &*bundle_.triage : nullptr, a.proba.data(), a.proba.size(), a.quality_flags,
+                             a.flagged && a.flag_reason == "forest");
   a.model_ms = ms_since(t);
   return a;
 }
@@ -163,6 +166,7 @@ nlohmann::json Analyzer::to_json(const ImageAnalysis& a, bool with_outlines) con
                {"reason", a.flag_reason},
                {"judged_by", a.judged_by}};
   nlohmann::json j = {{"id", a.id},
+                      {"decision", decision_json(a.decision)},
                       {"width", a.width},
                       {"height", a.height},
                       {"class", cls},
@@ -181,6 +185,19 @@ nlohmann::json Analyzer::to_json(const ImageAnalysis& a, bool with_outlines) con
   return j;
 }
 
+nlohmann::json Analyzer::decision_json(const model::Decision& d) const {
+  const model::Triage* t = bundle_.triage ? &*bundle_.triage : nullptr;
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const auto& code : d.reasons) reasons.push_back({{"code", code}, {"text", model::reason_sentence(code, d, t)}});
+  nlohmann::json set = nlohmann::json::array();
+  for (int c : d.set) set.push_back(bundle_.classes[std::size_t(c)]);
+  return {{"decision", d.accept ? "accept" : "review"},
+          {"reasons", reasons},
+          {"confidence", d.confidence},
+          {"threshold", t && !std::isinf(t->review.threshold) ? nlohmann::json(t->review.threshold) : nlohmann::json(nullptr)},
+          {"prediction_set", set}};
+}
+
 nlohmann::json Analyzer::model_json() const {
   const nlohmann::json& m = bundle_.meta;
   const FeatureSchema& schema = feature_schema();
@@ -192,7 +209,17 @@ nlohmann::json Analyzer::model_json() const {
                {"rule", anomaly_->rule},
                {"threshold_source", anomaly_->threshold_source},
                {"override_flags", flag_names(anomaly_->override_flags)}};
+  nlohmann::json triage = nullptr;
+  if (const auto& t = bundle_.triage)
+    triage = {{"calibration", t->calibration.method},
+              {"accept_accuracy", t->review.accept_accuracy},
+              {"threshold", std::isinf(t->review.threshold) ? nlohmann::json(nullptr) : nlohmann::json(t->review.threshold)},
+              {"expected_coverage", t->review.expected_coverage},
+              {"expected_accuracy", t->review.expected_accuracy},
+              {"alpha", t->conformal.alpha},
+              {"folds", t->folds}};
   return {{"model", bundle_.dir.filename().string()},
+          {"triage", triage},
           {"classes", bundle_.classes},
           {"schema", {{"version", schema.version}, {"hash", schema.hash}, {"features", schema.features.size()}}},
           {"training", {{"metrics", get("metrics")}, {"best_round", get("best_round")}, {"class_weights", get("class_weights")},

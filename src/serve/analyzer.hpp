@@ -1,6 +1,7 @@
 // One image in memory -> what the lab page and the JSON API show: the class and every
-// class's probability, the anomaly verdict, the segmentation quality flags, the features
-// that decided the class (SHAP) in words, and the outlines of the segmented cell and nucleus.
+// class's (calibrated) probability, accept or review with the reasons and the prediction set,
+// the anomaly verdict, the segmentation quality flags, the features that decided the class
+// (SHAP) in words, and the outlines of the segmented cell and nucleus.
 //
 // The model is loaded once; analyze() is const and runs on many request threads at once
 // (XGBoost's prediction is thread-safe; the per-image scratch is per thread).
@@ -18,6 +19,7 @@
 #include "hemolens/decode.hpp"
 #include "model/anomaly.hpp"
 #include "model/bundle.hpp"
+#include "model/triage.hpp"
 
 namespace hemolens::serve {
 
@@ -50,7 +52,7 @@ struct ImageAnalysis {
   std::string id;  // content hash of the bytes
   int width = 0, height = 0;
   int predicted = -1;
-  std::vector<float> proba;  // per class, in the model's order
+  std::vector<float> proba;  // per class, in the model's order, calibrated
   std::uint32_t quality_flags = 0;
   // Anomaly: absent when the bundle has no anomaly model.
   bool has_anomaly = false;
@@ -58,6 +60,7 @@ struct ImageAnalysis {
   bool flagged = false;
   std::string flag_reason;  // "forest", or the segmentation flags that forced the flag
   std::string judged_by;    // the forest that judged it
+  model::Decision decision;  // accept or review, with the reasons and the prediction set (model/triage.hpp)
   std::vector<FeatureReason> top;
   std::vector<std::pair<std::string, double>> groups;  // SHAP sum per feature group
   float bias = 0, margin = 0;
@@ -75,7 +78,10 @@ class Analyzer {
 
   // Per image, in the API's shape (README, "JSON API"); outlines only when asked.
   nlohmann::json to_json(const ImageAnalysis& a, bool outlines) const;
-  // GET /api/model: classes, schema, training metrics, anomaly model, versions, limits.
+  // The "decision" object of an image: accept or review, reasons (code and sentence),
+  // confidence, threshold, prediction set.
+  nlohmann::json decision_json(const model::Decision& d) const;
+  // GET /api/model: classes, schema, training metrics, triage, anomaly model, versions, limits.
   nlohmann::json model_json() const;
 
   // The verdict in plain words, for the page and the API.

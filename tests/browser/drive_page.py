@@ -26,8 +26,8 @@ import uuid
 import websocket  # Debian: python3-websocket
 
 
-def api_class(url, image):
-    """The class POST /api/analyze gives for an image: what the page must show."""
+def api_image(url, image):
+    """What POST /api/analyze gives for an image (class, decision, ...): what the page must show."""
     boundary = uuid.uuid4().hex
     with open(image, "rb") as f:
         data = f.read()
@@ -35,7 +35,7 @@ def api_class(url, image):
             f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     req = urllib.request.Request(url + "api/analyze", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)["images"][0]["class"]
+        return json.load(r)["images"][0]
 
 
 class Browser:
@@ -123,13 +123,20 @@ def main():
               b.js("document.activeElement && document.activeElement.outerHTML.slice(0, 80)"))
 
         # One image through the file input, as a user picks it.
-        expected = api_class(url, images[0])
+        api = api_image(url, images[0])
+        expected = api["class"]
         b.upload("#files", images[:1])
         shown = b.wait_for("(document.querySelector('#detail:not([hidden]) [data-testid=class]') || {}).textContent")
         check("the predicted class is shown", shown == expected, f"page {shown!r}, API {expected!r}")
         check("a probability bar per class", b.js("document.querySelectorAll('#detail .bars li').length") >= 2)
         check("the verdict is in words", len(b.js("(document.querySelector('[data-testid=verdict]') || {}).textContent || ''")) > 20)
         check("the reasons are listed", b.js("document.querySelectorAll('#detail ol.reasons li').length") >= 3)
+        decision = api["decision"]
+        word = b.js("(document.querySelector('#detail [data-testid=decision] .word') || {}).textContent || ''")
+        check("accept or review is shown as the API decides", word.lower() == decision["decision"], f"page {word!r}, API {decision!r}")
+        if decision["decision"] == "review":
+            codes = b.js("[...document.querySelectorAll('#detail [data-testid=decision] li[data-code]')].map(li => li.dataset.code)")
+            check("every reason for review is given", codes == [r["code"] for r in decision["reasons"]], codes)
         drawn = b.js("""(() => {
             const img = document.querySelector('#detail .figure img');
             const cells = [...document.querySelectorAll('#detail .figure svg polygon.cell')];
@@ -156,6 +163,8 @@ def main():
                           "![...document.querySelectorAll('#results tbody tr')].some(r => r.textContent.includes('analysing'))")
         check("every image gets a row in the table", bool(rows), b.js("document.querySelectorAll('#results tbody tr').length"))
         check("the summary counts images per class", b.js("document.querySelectorAll('#summary li').length") >= 1)
+        decisions = b.js("[...document.querySelectorAll('#results tbody tr td:last-child')].map(td => td.textContent)")
+        check("every row says accept or review", all(d == "accept" or d.startswith("review: ") for d in decisions), decisions)
         b.js("document.querySelector('#results th[data-key=file] button').click()")
         names = b.js("[...document.querySelectorAll('#results tbody tr td:first-child')].map(td => td.textContent.toLowerCase())")
         check("sorting by file name orders the rows", names == sorted(names), names)
@@ -189,6 +198,8 @@ def main():
                   all(by_file.get(t[0], {}).get("class") == t[1] for t in table), table)
             sums = [sum(float(v) for k, v in r.items() if k.startswith("p_")) for r in rows]
             check("the CSV has every class's probability", all(abs(s - 1) < 1e-3 for s in sums) and "p_neutrophil" in rows[0], sums)
+            decisions = [r.get("decision") for r in rows]
+            check("the CSV says accept or review for every row", all(d in ("accept", "review") for d in decisions), decisions)
         shot_table = shot.replace(".png", "-table.png")
         with open(shot_table, "wb") as f:
             f.write(base64.b64decode(b.call("Page.captureScreenshot", format="png")["data"]))
