@@ -69,7 +69,7 @@ const std::filesystem::path& sample_bundle() {
     std::filesystem::path store;
     sample_store(&store);
     // As `hemolens train` makes it: cross-validation, triage, final fit, anomaly forests.
-    run_training({store, out, p, 3, false, 0, TriageOptions{}});
+    run_training({store, out, p, 3, 1, false, 0, TriageOptions{}});
     return out;
   }();
   return bundle;

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +161,34 @@ TEST(Cli, TrainEvaluatePredictOnTheSample) {
   const Result broken = run("predict " + model + " " + (dir.path / "in").string() + " -o " + csv);
   EXPECT_EQ(broken.status, 1);
   EXPECT_NE(broken.output.find("damaged"), std::string::npos) << broken.output;
+}
+
+TEST(Cli, RepeatedCrossValidationRecordsEveryRepeatAndTheirSpread) {
+  test::TempDir dir("cli-repeats");
+  const std::string store = (dir.path / "s.h5").string();
+  ASSERT_EQ(run("extract " + test::sample_dir().string() + " -o " + store + " --backend cpu -q").status, 0);
+  std::ofstream(dir.path / "quick.json") << R"({"rounds": 5, "early_stopping_rounds": 0, "forest_trees": 10})";
+  const Result r = run("train " + store + " -o " + (dir.path / "m").string() + " --device cpu --cv 2 --repeats 3 --config " +
+                       (dir.path / "quick.json").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("repeated cross-validation, 3 x 2 folds"), std::string::npos) << r.output;
+  std::ifstream in(dir.path / "m" / "bundle.json");
+  const nlohmann::json cv = nlohmann::json::parse(in)["metrics"]["cross_validation"];
+  const nlohmann::json& rep = cv["repeated"];
+  ASSERT_EQ(rep["accuracy"].size(), 3u) << rep.dump();
+  // The first repeat is the cross-validation the bundle records (and the triage is fitted on).
+  EXPECT_DOUBLE_EQ(rep["accuracy"][0].get<double>(), cv["accuracy"].get<double>());
+  double mean = 0, ss = 0;
+  for (const auto& a : rep["accuracy"]) mean += a.get<double>() / 3;
+  for (const auto& a : rep["accuracy"]) ss += (a.get<double>() - mean) * (a.get<double>() - mean);
+  EXPECT_NEAR(rep["accuracy_mean"].get<double>(), mean, 1e-12);
+  EXPECT_NEAR(rep["accuracy_sd"].get<double>(), std::sqrt(ss / 2), 1e-12);
+  // Other folds and seeds: on 68 images, three splits that all score alike would mean the
+  // repeats reused one split.
+  std::set<double> distinct;
+  for (const auto& a : rep["accuracy"]) distinct.insert(a.get<double>());
+  for (const auto& f : rep["macro_f1"]) distinct.insert(f.get<double>());
+  EXPECT_GT(distinct.size(), 2u) << rep.dump();
 }
 
 TEST(Cli, CompareTrainsEveryModelKindOnTheSameFolds) {

@@ -176,7 +176,8 @@ assert len(m) == len(p) == 17
 for f in features:
     assert np.array_equal(m[f].to_numpy(np.float32), m[f + "_export"].to_numpy(np.float32), equal_nan=True), f
 assert list(q.columns) == list(p.columns[:len(q.columns)]) and "cell_area" not in q.columns
-assert q.columns[-1] == "skipped_reason"
+assert list(q.columns[-5:]) == ["skipped_reason", "confidence", "decision", "review_reasons", "prediction_set"], list(q.columns)
+assert set(q["decision"]) <= {"accept", "review"}
 )",
                           {pred.string(), plain.string(), exported.string()}));
 }

@@ -14,7 +14,7 @@ using namespace hemolens::model;
 
 struct TrainArgs {
   std::string store, output, config, device;
-  int cv_folds = 0, search_trials = 0, threads = -1;
+  int cv_folds = 0, cv_repeats = 1, search_trials = 0, threads = -1;
   bool compare = false, print_config = false;
   TriageOptions triage;
 };
@@ -39,7 +39,7 @@ void run(const TrainArgs& a) {
     return;
   }
   if (a.store.empty() || a.output.empty()) throw std::runtime_error("train needs STORE and -o MODEL_DIR");
-  run_training({a.store, a.output, load_params(a), a.cv_folds, a.compare, a.search_trials, a.triage});
+  run_training({a.store, a.output, load_params(a), a.cv_folds, a.cv_repeats, a.compare, a.search_trials, a.triage});
 }
 
 void add_train_command(CLI::App& app) {
@@ -54,6 +54,10 @@ void add_train_command(CLI::App& app) {
                   "stratified folds of the cross-validation whose out-of-fold predictions fit the calibration, review threshold and "
                   "prediction sets (default " + std::to_string(kTriageFolds) + "); its figures are recorded too")
       ->check(CLI::Range(2, 20));
+  cmd->add_option("--repeats", a->cv_repeats,
+                  "run the cross-validation this many times on other folds and seeds, and report each, their mean and spread "
+                  "(default 1)")
+      ->check(CLI::Range(1, 20));
   cmd->add_option("--accept-accuracy", a->triage.accept_accuracy,
                   "accuracy the auto-accepted images must reach out of fold; the confidence threshold is chosen for it (default 0.995)")
       ->check(CLI::Range(0.5, 1.0));

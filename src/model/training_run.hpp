@@ -19,6 +19,9 @@ struct TrainingRun {
   // review threshold, prediction sets) is fitted on; its figures go into bundle.json too.
   // Below 2: kTriageFolds.
   int cv_folds = 0;
+  // Times the cross-validation runs, each on other folds and seeds; from 2 on, every repeat's
+  // figures and their mean and spread are printed and recorded (the triage uses the first).
+  int cv_repeats = 1;
   bool compare = false;   // gblinear, rf, gbtree, dart on the same folds
   int search_trials = 0;  // random search, then train the best
   TriageOptions triage;

@@ -158,7 +158,7 @@ void run_train_task(const RunContext& ctx, int /*task*/) {
   p.seed = std::uint64_t(ctx.spec.model.seed);
   p.rounds = ctx.spec.model.rounds;
   p.device = ctx.spec.model.device;
-  model::run_training({ctx.layout.training_store(), ctx.layout.model_dir(), p, ctx.spec.model.cv, false, 0});
+  model::run_training({ctx.layout.training_store(), ctx.layout.model_dir(), p, ctx.spec.model.cv, 1, false, 0});
 }
 
 bool train_complete(const RunLayout& layout, int /*task*/) {
