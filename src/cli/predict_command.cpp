@@ -42,8 +42,8 @@ std::string set_text(const Decision& d, const std::vector<std::string>& classes)
   return set;
 }
 
-// The columns, in this order; a new per-image column goes before skipped_reason, so the
-// fixed columns stay together and the feature block (wide, optional) stays last:
+// The columns, in this order; a new column goes before the feature block, which (wide,
+// optional) stays last:
 //   path, label (when the input has labels), predicted, p_<class>..., anomaly_score,
 //   anomaly_threshold, anomaly_flag, anomaly_reason (when the bundle has a forest),
 //   quality_flags, top_features (--explain), skipped_reason, then the triage (docs/triage.md:
