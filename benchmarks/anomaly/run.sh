@@ -18,7 +18,7 @@
 #                    compared with)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DEV=${1:-/work/shared/data/pbc-dev}
+DEV=$(cd "${1:-/work/shared/data/pbc-dev}" && pwd)  # absolute: the steps below run in OUT_DIR
 OUT=${2:-$ROOT/out/anomaly-bench}
 FIT=${FIT:-3400} HELDOUT=${HELDOUT:-1500} PER_KIND=${PER_KIND:-100} DOUBLETS=${DOUBLETS:-300} THREADS=${THREADS:-2}
 H=${HEMOLENS:-$ROOT/build/src/cli/hemolens}
