@@ -328,9 +328,23 @@ void require_stored(hid_t dataset, const std::string& name, const std::vector<hs
     throw crafted("only " + std::to_string(written) + " of its " + std::to_string(std::uint64_t(expected)) + " chunks were written");
 }
 
+// Numbers are read only in the type hemolens writes them in (little-endian, as in memory), so
+// libhdf5 converts nothing: it converts other float and integer layouts in software, and a
+// crafted float layout overflowed its buffer there (found by fuzz_store).
+void require_stored_as(hid_t stored_type, hid_t mem_type, const std::string& what) {
+  if (stored_type < 0 || H5Tequal(stored_type, mem_type) <= 0)
+    throw std::runtime_error(what + " is stored in another number type than hemolens writes (damaged or crafted file)");
+}
+
+void require_dataset_stored_as(hid_t dataset, hid_t mem_type, const std::string& name) {
+  TypeId type(H5Dget_type(dataset));
+  require_stored_as(type.get(), mem_type, name);
+}
+
 template <class T>
 std::vector<T> read_numbers(hid_t file, const std::string& name, hid_t mem_type) {
   DatasetId dataset = open_dataset(file, name);
+  require_dataset_stored_as(dataset.get(), mem_type, name);
   const auto dims = dims_of(dataset.get(), name, 1);
   require_stored(dataset.get(), name, dims, sizeof(T));
   std::vector<T> values(dims[0]);
@@ -443,6 +457,8 @@ std::string read_string_attribute(hid_t file, const char* name) {
 template <class T>
 T read_number_attribute(hid_t file, const char* name, hid_t mem_type) {
   AttrId attr = open_attribute(file, name);
+  TypeId type(H5Aget_type(attr.get()));
+  require_stored_as(type.get(), mem_type, std::string("attribute ") + name);
   T value{};
   check(H5Aread(attr.get(), mem_type, &value), std::string("cannot read attribute ") + name);
   return value;
@@ -474,6 +490,7 @@ void require_length(const std::string& name, std::size_t length, const std::stri
 
 void read_features(hid_t file, StoreData& data) {
   DatasetId dataset = open_dataset(file, "/features");
+  require_dataset_stored_as(dataset.get(), H5T_NATIVE_FLOAT, "/features");
   const auto dims = dims_of(dataset.get(), "/features", 2);
   require_stored(dataset.get(), "/features", dims, sizeof(float));
   data.rows = dims[0];
