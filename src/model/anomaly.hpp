@@ -36,8 +36,9 @@ struct AnomalyParams {
   // groups only (quality: focus, background colour before white balance, thresholds; shape;
   // colour; ...): a forest over all the features picks one of a few telling columns too rarely
   // to isolate a dark, washed-out or misshapen image. A group's forests share the
-  // contamination; an image is judged by its worst margin.
-  std::vector<std::string> group_forests = {"quality"};
+  // contamination; an image is judged by its worst margin. The shape forest is what isolates
+  // two cells joined into one outline (docs/anomaly.md, "Group forests").
+  std::vector<std::string> group_forests = {"quality", "shape"};
   int min_class_rows = 16;          // a class with fewer labelled rows uses the all-rows forest
   int calibration_folds = 5;
   // "predicted": the forest of the predicted class judges an image. "nearest": the image is
