@@ -4,6 +4,7 @@
 // any order of the atomics gives the CPU's values exactly.
 #include <string>
 
+#include "one_shot.cuh"
 #include "shape.hpp"
 #include "stages.cuh"
 
@@ -87,23 +88,10 @@ void shape_moments(exec::Context& c, const Layout& l, const std::uint8_t* mask, 
 }
 
 bool shape_moments(const PackedMasks& m, std::vector<ShapeAccumulator>& out, std::string* error) {
-  LayoutPlan plan;
-  if (!plan_layout(m.offsets, m.heights, m.widths, m.images, plan, error)) return false;
-  out.assign(m.images, ShapeAccumulator{});
-  return exec::run_once(
-      Path::kFast,
-      [&](exec::Context& c) {
-        const Layout l = upload_layout(c, plan);
-        c.stage("upload");
-        auto* mask = c.take<std::uint8_t>(plan.extent);
-        auto* shapes = c.take<ShapeAccumulator>(m.images);
-        c.upload(mask, m.mask, plan.extent);
-        c.upload(shapes, out.data(), m.images * sizeof(ShapeAccumulator));  // the other fields' defaults
-        shape_moments(c, l, mask, packed(shapes, 1));
-        c.stage("download");
-        c.download(out.data(), shapes, m.images * sizeof(ShapeAccumulator));
-      },
-      error);
+  return run_on_masks(m, Path::kFast, Per::kImage, out, error,
+                      [](exec::Context& c, const Layout& l, const std::uint8_t* mask, ShapeAccumulator* shapes) {
+                        shape_moments(c, l, mask, packed(shapes, 1));
+                      });
 }
 
 HEMOLENS_CUDA_END
