@@ -254,7 +254,7 @@ void check_attribute(std::istream& in, const RawFile& file, const Message& m, st
   const auto padded = [&](std::size_t n) { return version == 1 ? (n + 7) / 8 * 8 : n; };
   const unsigned char* name_bytes = c.here(name_size);
   // libhdf5 copies the name with strdup: a name with no terminating zero in its own bytes
-  // would be read past the message (found by fuzz_store with seed 11).
+  // would be read past the message (the same defect as the enum's member names below).
   if (std::memchr(name_bytes, 0, name_size) == nullptr) throw crafted("an attribute's name does not end within its message");
   const std::string name = "attribute " + std::string(reinterpret_cast<const char*>(name_bytes), strnlen(reinterpret_cast<const char*>(name_bytes), name_size));
   c.skip(padded(name_size));
