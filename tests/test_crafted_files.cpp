@@ -290,6 +290,29 @@ TEST(CraftedBundle, AHandEditOfBundleJsonIsRefusedByItsHash) {
   }
 }
 
+// A forest file whose header claims 2^28 - 1 nodes (under the reader's bound) in a few bytes,
+// with its hashes made again as a crafted bundle would have them.
+TEST(CraftedBundle, AForestClaimingMoreNodesThanItsFileHoldsCostsWhatTheFileHolds) {
+  test::TempDir dir("crafted-forest");
+  const fs::path bundle = edited_bundle(dir, "forest", [](Json&) {}, true);
+  Json meta = Json::parse(test::read_file(bundle / "bundle.json"));
+  ASSERT_TRUE(meta.contains("anomaly")) << "the sample bundle has no anomaly model";
+  const fs::path forest = bundle / meta["anomaly"]["file"].get<std::string>();
+  std::string bytes = test::read_file(forest).substr(0, 16);  // magic, format version, forest count
+  const std::uint32_t one_forest = 1, header[5] = {366, 256, 8, 1, (1u << 28) - 1};  // features, samples, depth, trees, nodes
+  std::memcpy(&bytes[12], &one_forest, 4);
+  bytes.append(reinterpret_cast<const char*>(header), sizeof header);
+  bytes.append(64, '\0');
+  std::ofstream(forest, std::ios::binary | std::ios::trunc) << bytes;
+  meta["anomaly"]["file_xxh3"] = model::file_xxh3(forest);
+  model::write_bundle_meta(bundle, meta);
+  fs::path store;
+  test::sample_store(&store);
+  const test::CommandResult r = test::run_hemolens("score " + bundle.string() + " " + store.string() + " -o " + (dir.path / "s.csv").string());
+  expect_refused(r, bundle, "isolation forest truncated");
+  EXPECT_LT(r.peak_rss_mb, 300);
+}
+
 // ---- what the fuzz targets found (scripts/fuzz; tests/data/fuzz) -------------------------
 
 TEST(FuzzFindings, EveryCommittedStoreFindingIsRefusedClearlyWithBoundedMemory) {
