@@ -313,6 +313,34 @@ TEST(CraftedBundle, AForestClaimingMoreNodesThanItsFileHoldsCostsWhatTheFileHold
   EXPECT_LT(r.peak_rss_mb, 300);
 }
 
+// model.json edited as a crafted bundle would be (every hash made again): trees whose nodes
+// point outside the tree, back at themselves, or at a feature past the last column. XGBoost
+// trusts these fields when it predicts, so each must be refused before it is loaded.
+TEST(CraftedBundle, TreesThatPointOutsideThemselvesAreRefusedByEveryCommand) {
+  test::TempDir dir("crafted-trees");
+  const std::vector<std::tuple<std::string, std::function<void(Json&)>>> cases = {
+      {"child-past-the-end", [](Json& t) { t["left_children"][0] = 1000000; }},
+      {"child-is-itself", [](Json& t) { t["left_children"][0] = 0; }},
+      {"child-negative", [](Json& t) { t["right_children"][0] = -7; }},
+      {"feature-past-the-end", [](Json& t) { t["split_indices"][0] = 100000; }},
+      {"short-array", [](Json& t) { t["split_conditions"].erase(t["split_conditions"].size() - 1); }},
+      {"node-count", [](Json& t) { t["tree_param"]["num_nodes"] = "100000"; }},
+  };
+  for (const auto& [name, edit] : cases) {
+    const fs::path bundle = edited_bundle(dir, name, [](Json&) {}, true);
+    Json model = Json::parse(test::read_file(bundle / "model.json"));
+    edit(model["learner"]["gradient_booster"]["model"]["trees"][3]);
+    std::ofstream(bundle / "model.json", std::ios::trunc) << model.dump();
+    Json meta = Json::parse(test::read_file(bundle / "bundle.json"));
+    meta["model_xxh3"] = model::file_xxh3(bundle / "model.json");
+    model::write_bundle_meta(bundle, meta);
+    for (const auto& [command, r] : every_loader(bundle, dir.path)) {
+      SCOPED_TRACE(name + ", " + command);
+      expect_refused(r, bundle, "model.json");
+    }
+  }
+}
+
 // ---- what the fuzz targets found (scripts/fuzz; tests/data/fuzz) -------------------------
 
 TEST(FuzzFindings, EveryCommittedStoreFindingIsRefusedClearlyWithBoundedMemory) {

@@ -3,8 +3,12 @@
 #include <xgboost/c_api.h>  // for the C API
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "model/model_check.hpp"
 
 namespace hemolens::model {
 namespace {
@@ -168,9 +172,15 @@ void Booster::save(const std::filesystem::path& file) const {
 }
 
 Booster Booster::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  if (!in && !in.eof()) throw std::runtime_error(file.string() + ": cannot be read");
+  const nlohmann::json model = nlohmann::json::parse(text, nullptr, false);
+  if (model.is_discarded()) throw std::runtime_error(file.string() + ": not an XGBoost JSON model (damaged or crafted model file)");
+  require_model_well_formed(model, file.string());  // XGBoost trusts the trees' links
   Booster b;
   check(XGBoosterCreate(nullptr, 0, &b.handle_), "creating a booster");
-  check(XGBoosterLoadModel(b.handle_, file.c_str()), ("loading " + file.string()).c_str());
+  check(XGBoosterLoadModelFromBuffer(b.handle_, text.data(), bst_ulong(text.size())), ("loading " + file.string()).c_str());
   return b;
 }
 
