@@ -314,7 +314,8 @@ TEST(CraftedBundle, AForestClaimingMoreNodesThanItsFileHoldsCostsWhatTheFileHold
 }
 
 // model.json edited as a crafted bundle would be (every hash made again): trees whose nodes
-// point outside the tree, back at themselves, or at a feature past the last column. XGBoost
+// point outside the tree, back at themselves, or at a feature past the last column, and a tree
+// that claims another's id. XGBoost
 // trusts these fields when it predicts, so each must be refused before it is loaded.
 TEST(CraftedBundle, TreesThatPointOutsideThemselvesAreRefusedByEveryCommand) {
   test::TempDir dir("crafted-trees");
@@ -325,6 +326,7 @@ TEST(CraftedBundle, TreesThatPointOutsideThemselvesAreRefusedByEveryCommand) {
       {"feature-past-the-end", [](Json& t) { t["split_indices"][0] = 100000; }},
       {"short-array", [](Json& t) { t["split_conditions"].erase(t["split_conditions"].size() - 1); }},
       {"node-count", [](Json& t) { t["tree_param"]["num_nodes"] = "100000"; }},
+      {"tree-id", [](Json& t) { t["id"] = 7; }},  // found by fuzz_model: tree 3's slot stayed empty
   };
   for (const auto& [name, edit] : cases) {
     const fs::path bundle = edited_bundle(dir, name, [](Json&) {}, true);

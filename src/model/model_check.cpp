@@ -100,6 +100,9 @@ struct Checker {
     for (std::size_t k = 0; k < list.size(); ++k) {
       if (!info[k].is_number_integer() || info[k].get<std::int64_t>() < 0 || info[k].get<std::int64_t>() >= groups)
         fail("tree " + std::to_string(k) + " belongs to no class group");
+      // XGBoost loads a tree into the slot its id names: an id out of order leaves a slot empty.
+      const Json& id = at(list[k], "id", "tree " + std::to_string(k));
+      if (!id.is_number_integer() || id.get<std::int64_t>() != std::int64_t(k)) fail("tree " + std::to_string(k) + " has the id of another tree");
       tree(list[k], "tree " + std::to_string(k), features);
     }
   }
