@@ -2,36 +2,22 @@
 // again as a crafted bundle would have them), through Booster::load and then a prediction and
 // a SHAP explanation of one row, as predict and explain do. It must load and predict, or give a
 // std::runtime_error naming the file; never crash, hang or read outside what XGBoost allocated.
-#include <unistd.h>  // for getpid
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "input_file.hpp"
 #include "model/xgboost.hpp"
 
-namespace {
-
-const std::filesystem::path& input_file() {
-  static const std::filesystem::path p = std::filesystem::temp_directory_path() / ("hemolens-fuzz-model-" + std::to_string(::getpid()) + ".json");
-  return p;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  {
-    std::ofstream out(input_file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), std::streamsize(size));
-  }
+  const std::filesystem::path input = write_input_file(data, size, "model.json");
   using namespace hemolens::model;
   try {
-    const Booster b = Booster::load(input_file());
+    const Booster b = Booster::load(input);
     const Booster::Shape shape = b.shape();
     if (shape.features == 0 || shape.features > 4096) return 0;  // a row that wide says nothing more
     std::vector<float> row(shape.features, 0.5f);

@@ -2,33 +2,20 @@
 // files by name, so each input is written to a file of its own first). It must give a store
 // or a std::runtime_error naming the file, never crash or allocate what the file only claims.
 #include <hdf5.h>    // for H5garbage_collect
-#include <unistd.h>  // for getpid
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "hemolens/store.hpp"
-
-namespace {
-
-const std::filesystem::path& input_file() {
-  static const std::filesystem::path p = std::filesystem::temp_directory_path() / ("hemolens-fuzz-store-" + std::to_string(::getpid()) + ".h5");
-  return p;
-}
-
-}  // namespace
+#include "input_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  {
-    std::ofstream out(input_file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), std::streamsize(size));
-  }
+  const std::filesystem::path input = write_input_file(data, size, "store.h5");
   try {
-    const hemolens::StoreData s = hemolens::read_store(input_file());
+    const hemolens::StoreData s = hemolens::read_store(input);
     // What every consumer relies on once the reader has accepted a store.
     if (s.features.size() != s.rows * s.cols || s.images.size() != s.rows) __builtin_trap();
     for (const auto& row : s.images)
