@@ -424,14 +424,6 @@ void require_string_lengths_fit(hid_t file, hid_t dataset, const std::string& na
   store_raw::require_string_descriptors_fit(raw_file(file), extents, name);
 }
 
-// An object's header (its datatype, its attributes) read as plain bytes, before libhdf5
-// converts any of its strings.
-void require_header_fits(hid_t file, hid_t object, const std::string& name) {
-  H5O_info_t info{};
-  check(H5Oget_info2(object, &info, H5O_INFO_BASIC), "cannot locate " + name);
-  store_raw::require_header_fits(raw_file(file), info.addr, name);
-}
-
 // Strings HDF5 allocated for a variable-length read, released however the copy ends.
 struct VlenStrings {
   std::vector<char*> pointers;
@@ -802,9 +794,9 @@ void StoreWriter::commit() {
 StoreData read_store(const fs::path& path) {
   silence_hdf5_errors();
   return naming_file(path, [&] {
+    store_raw::require_root_header_fits(path);
     FileId file = open_store(path);
     store_raw::require_heaps_well_formed(raw_file(file.get()));
-    require_header_fits(file.get(), file.get(), "the root group");
     StoreData data;
     data.meta = read_meta(file.get());
     data.classes = read_strings(file.get(), "/classes");

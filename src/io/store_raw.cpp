@@ -285,6 +285,62 @@ void require_compact_attributes(const Message& m, const RawFile& file, const std
 
 }  // namespace
 
+namespace {
+
+std::uint64_t undefined_address(std::size_t width) { return width >= 8 ? ~std::uint64_t(0) : (std::uint64_t(1) << (8 * width)) - 1; }
+
+}  // namespace
+
+void require_root_header_fits(const std::filesystem::path& path) {
+  std::error_code error;
+  const std::uint64_t bytes = std::filesystem::file_size(path, error);
+  if (error) return;  // opening it will say why
+  std::ifstream in(path, std::ios::binary);
+  const RawFile probe{path, bytes, 8, 8};
+  const auto signature_at = [&](std::uint64_t at) {
+    return at + 8 <= bytes && read_bytes(in, probe, at, 8, "the superblock") == std::vector<unsigned char>{0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  };
+  if (!signature_at(0)) {
+    // libhdf5 also looks after a user block (at 512, 1024, 2048... bytes); hemolens writes none.
+    for (std::uint64_t at = 512; at + 8 <= bytes; at *= 2)
+      if (signature_at(at)) throw crafted("the file starts with a user block, which hemolens does not write");
+    return;  // not an HDF5 file: opening it will say so
+  }
+  const auto head = read_bytes(in, probe, 0, std::min<std::uint64_t>(bytes, 128), "the superblock");
+  Cursor c(head.data(), head.size(), "the superblock");
+  c.skip(8);
+  const int version = int(c.take(1));
+  RawFile file{path, bytes, 8, 8};
+  std::uint64_t root = 0, extension = 0, driver = 0, base = 0;
+  if (version == 0 || version == 1) {
+    c.skip(4);  // free-space, root symbol table and shared header versions, reserved
+    file.sizeof_addr = c.take(1);
+    file.sizeof_size = c.take(1);
+    c.skip(1 + 4 + 4 + (version == 1 ? 4 : 0));  // reserved, group K values, flags, indexed storage K
+  } else if (version == 2 || version == 3) {
+    file.sizeof_addr = c.take(1);
+    file.sizeof_size = c.take(1);
+    c.skip(1);  // flags
+  } else {
+    throw crafted("the superblock has an unknown version " + std::to_string(version));
+  }
+  if (file.sizeof_addr < 2 || file.sizeof_addr > 8 || file.sizeof_size < 2 || file.sizeof_size > 8)
+    throw crafted("the file's addresses or lengths have a width hemolens does not read");
+  base = c.take(file.sizeof_addr);
+  extension = c.take(file.sizeof_addr);  // versions 0 and 1: the free-space address (unused)
+  c.skip(file.sizeof_addr);              // end of file
+  if (version < 2) {
+    driver = c.take(file.sizeof_addr);
+    c.skip(file.sizeof_addr);  // the root entry's link name offset
+  }
+  root = c.take(file.sizeof_addr);
+  const std::uint64_t undefined = undefined_address(file.sizeof_addr);
+  if (base != 0) throw crafted("the superblock has a base address, which hemolens does not write");
+  if (version < 2 && driver != undefined) throw crafted("the superblock has a driver information block, which hemolens does not write");
+  if (version >= 2 && extension != undefined) require_header_fits(file, extension, "the superblock extension");
+  require_header_fits(file, root, "the root group");
+}
+
 void require_heaps_well_formed(const RawFile& file) {
   // The string attributes' descriptors are checked on their own, but a heap may also be
   // reached otherwise; so every collection is found by its signature ("GCOL", version 1, at
