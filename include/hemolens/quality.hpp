@@ -20,6 +20,8 @@ struct QualityFlagInfo {
 };
 
 const std::vector<QualityFlagInfo>& quality_flag_infos();
-std::string describe_flags(std::uint32_t flags);  // "no_cell|touches_border", "" when clean
+std::string describe_flags(std::uint32_t flags);           // "no_cell|touches_border", "" when clean
+std::vector<std::string> flag_names(std::uint32_t flags);  // {"no_cell", "touches_border"}, as bundles list them
+std::uint32_t flag_bit(const std::string& name);            // the flag of that name; 0 when there is none
 
 }  // namespace hemolens

@@ -271,12 +271,6 @@ void write_meta(hid_t file, const StoreMeta& meta, std::size_t n_features) {
   write_attribute(file, "n_features", std::int32_t(n_features));
 }
 
-std::vector<std::string> quality_flag_names() {
-  std::vector<std::string> names;
-  for (const auto& info : quality_flag_infos()) names.emplace_back(info.name);
-  return names;
-}
-
 // ---- reading ----
 
 FileId open_store(const fs::path& path) {
@@ -676,7 +670,7 @@ struct StoreWriter::Impl {
     write_string_list(file.get(), lcpl.get(), "classes", classes);
     write_string_list(file.get(), lcpl.get(), "feature_names", feature_names);
     write_string_list(file.get(), lcpl.get(), "feature_groups", feature_groups);
-    write_string_list(file.get(), lcpl.get(), "quality/flag_names", quality_flag_names());
+    write_string_list(file.get(), lcpl.get(), "quality/flag_names", flag_names(~std::uint32_t(0)));
     write_meta(file.get(), meta, cols);
   }
 

@@ -230,9 +230,7 @@ nlohmann::json anomaly_json(const AnomalyModel& m) {
                        {"out_of_fold_flag_rate", m.calibration_rate[f]}});
   nlohmann::json class_forest = nlohmann::json::object();
   for (std::size_t c = 0; c < m.classes.size(); ++c) class_forest[m.classes[c]] = m.class_forests[c];
-  std::vector<std::string> overrides;
-  for (const auto& info : quality_flag_infos())
-    if (m.override_flags & info.bit) overrides.push_back(info.name);
+  const std::vector<std::string> overrides = flag_names(m.override_flags);
   return {{"format", "hemolens-isolation-forest"},
           {"version", kAnomalyFormatVersion},
           {"method", "isolation forest (Liu, Ting and Zhou 2008): per class, over all features and over the quality features"},
@@ -331,10 +329,9 @@ std::optional<AnomalyModel> load_anomaly(const ModelBundle& bundle) {
     m.rule = j.value("rule", "predicted");
     m.override_flags = 0;
     for (const auto& name : j.at("override_flags").get<std::vector<std::string>>()) {
-      bool known = false;
-      for (const auto& info : quality_flag_infos())
-        if (name == info.name) m.override_flags |= info.bit, known = true;
-      if (!known) throw fail("overrides an unknown quality flag '" + name + "'");
+      const std::uint32_t bit = flag_bit(name);
+      if (!bit) throw fail("overrides an unknown quality flag '" + name + "'");
+      m.override_flags |= bit;
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

@@ -5,7 +5,8 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "model/train.hpp"  // for stratified_folds
+#include "model/metrics.hpp"  // for top_class
+#include "model/train.hpp"    // for stratified_folds
 
 namespace hemolens::model {
 namespace {
@@ -105,23 +106,22 @@ float IsotonicMap::operator()(float v) const {
 
 void Calibration::apply_in_place(float* p, std::size_t rows, std::size_t classes) const {
   if (method == "none") return;
+  std::vector<double> z(classes);  // one row's scaled log-probabilities or mapped probabilities
   for (std::size_t r = 0; r < rows; ++r) {
     float* row = p + r * classes;
     double sum = 0;
     if (method == "temperature") {
       double top = -1e300;
-      std::vector<double> z(classes);
       for (std::size_t c = 0; c < classes; ++c) top = std::max(top, z[c] = std::log(std::max(double(row[c]), kClip)) / temperature);
       for (std::size_t c = 0; c < classes; ++c) sum += z[c] = std::exp(z[c] - top);
       for (std::size_t c = 0; c < classes; ++c) row[c] = float(z[c] / sum);
       continue;
     }
-    std::vector<float> q(classes);
-    for (std::size_t c = 0; c < classes; ++c) sum += q[c] = isotonic[c](row[c]);
+    for (std::size_t c = 0; c < classes; ++c) sum += z[c] = isotonic[c](row[c]);
     // Every class mapped to 0 (can only happen far outside the training range): keep the
     // model's own probabilities rather than invent a uniform answer.
     if (sum <= 0) continue;
-    for (std::size_t c = 0; c < classes; ++c) row[c] = float(q[c] / sum);
+    for (std::size_t c = 0; c < classes; ++c) row[c] = float(z[c] / sum);
   }
 }
 
@@ -204,7 +204,7 @@ Reliability reliability(const std::vector<float>& proba, const std::vector<int>&
   r.accuracy.assign(std::size_t(bins), 0);
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const float* row = &proba[i * classes];
-    const std::size_t top = std::size_t(std::max_element(row, row + classes) - row);
+    const std::size_t top = top_class(row, classes);
     const std::size_t b = std::min(std::size_t(double(row[top]) * bins), std::size_t(bins - 1));
     ++r.count[b];
     r.confidence[b] += row[top];

@@ -48,12 +48,11 @@ nlohmann::json to_json(const Metrics& m) {
           {"per_class", per_class},  {"confusion", m.confusion}, {"samples", m.samples}};
 }
 
+std::size_t top_class(const float* row, std::size_t classes) { return std::size_t(std::max_element(row, row + classes) - row); }
+
 std::vector<int> argmax_rows(const std::vector<float>& p, std::size_t classes) {
   std::vector<int> out(classes ? p.size() / classes : 0);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const float* row = &p[i * classes];
-    out[i] = int(std::max_element(row, row + classes) - row);
-  }
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = int(top_class(&p[i * classes], classes));
   return out;
 }
 

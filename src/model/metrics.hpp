@@ -29,7 +29,9 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
 // {accuracy, macro_f1, weighted_f1, classes, per_class: {name: {precision, recall, f1, support}}, confusion, samples}
 nlohmann::json to_json(const Metrics& m);
 
-// The index of the largest value of each row of a rows x classes matrix.
+// The index of the largest value of one row (the first of equal ones), and of each row of a
+// rows x classes matrix.
+std::size_t top_class(const float* row, std::size_t classes);
 std::vector<int> argmax_rows(const std::vector<float>& probabilities, std::size_t classes);
 
 }  // namespace hemolens::model

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "hemolens/quality.hpp"
+#include "model/metrics.hpp"  // for top_class
 
 namespace hemolens::model {
 namespace {
@@ -16,7 +17,6 @@ constexpr double kNever = std::numeric_limits<double>::infinity();  // a thresho
 
 nlohmann::json number_or_null(double v) { return std::isinf(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
-std::size_t top_class(const float* p, std::size_t classes) { return std::size_t(std::max_element(p, p + classes) - p); }
 
 }  // namespace
 
@@ -78,13 +78,6 @@ ReviewPolicy choose_threshold(const std::vector<float>& proba, const std::vector
       next = c.coverage + 0.005;
     }
   return p;
-}
-
-std::vector<std::string> flag_names(std::uint32_t flags) {
-  std::vector<std::string> names;
-  for (const auto& info : quality_flag_infos())
-    if (flags & info.bit) names.push_back(info.name);
-  return names;
 }
 
 nlohmann::json stats_json(const SetStats& s, const std::vector<std::string>& classes) {
@@ -184,10 +177,9 @@ Triage Triage::from_json(const nlohmann::json& j, const std::vector<std::string>
   p.expected_coverage = unit_number(r, "expected_coverage");
   p.expected_accuracy = unit_number(r, "expected_accuracy");
   for (const auto& name : r.at("review_flags").get<std::vector<std::string>>()) {
-    const auto& infos = quality_flag_infos();
-    const auto it = std::find_if(infos.begin(), infos.end(), [&](const auto& i) { return name == i.name; });
-    if (it == infos.end()) throw std::runtime_error("review: unknown quality flag '" + name + "'");
-    p.review_flags |= it->bit;
+    const std::uint32_t bit = flag_bit(name);
+    if (!bit) throw std::runtime_error("review: unknown quality flag '" + name + "'");
+    p.review_flags |= bit;
   }
   for (const auto& c : r.at("curve")) {
     if (!c.is_array() || c.size() != 3) throw std::runtime_error("review: a curve point must be [threshold, coverage, accuracy]");

@@ -158,7 +158,12 @@ void run_train_task(const RunContext& ctx, int /*task*/) {
   p.seed = std::uint64_t(ctx.spec.model.seed);
   p.rounds = ctx.spec.model.rounds;
   p.device = ctx.spec.model.device;
-  model::run_training({ctx.layout.training_store(), ctx.layout.model_dir(), p, ctx.spec.model.cv, 1, false, 0});
+  model::TrainingRun run;  // one cross-validation, the default triage
+  run.store = ctx.layout.training_store();
+  run.output = ctx.layout.model_dir();
+  run.params = p;
+  run.cv_folds = ctx.spec.model.cv;
+  model::run_training(run);
 }
 
 bool train_complete(const RunLayout& layout, int /*task*/) {

@@ -9,6 +9,7 @@
 #include "hemolens/crash_point.hpp"
 #include "model/anomaly.hpp"
 #include "model/bundle.hpp"
+#include "model/metrics.hpp"
 #include "model/predict.hpp"
 #include "report/report.hpp"
 
@@ -76,7 +77,7 @@ nlohmann::json triage_json(const ModelBundle& bundle, const TriageView& v, const
   for (std::size_t i = 0; i < n; ++i) {
     accepted += v.decisions[i].accept;
     const float* p = &v.proba[i * k];
-    correct += v.decisions[i].accept && truth[i] == int(std::max_element(p, p + k) - p);
+    correct += v.decisions[i].accept && truth[i] == int(model::top_class(p, k));
   }
   const SetStats sets = set_stats(bundle.triage->conformal, v.proba, truth, k);
   return {{"threshold", std::isinf(bundle.triage->review.threshold) ? nlohmann::json(nullptr) : nlohmann::json(bundle.triage->review.threshold)},

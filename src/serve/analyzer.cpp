@@ -57,13 +57,6 @@ std::string format_value(float v, const std::string& unit) {
   return unit.empty() ? buf : std::string(buf) + " " + unit;
 }
 
-std::vector<std::string> flag_names(std::uint32_t flags) {
-  std::vector<std::string> names;
-  for (const auto& info : quality_flag_infos())
-    if (flags & info.bit) names.push_back(info.name);
-  return names;
-}
-
 }  // namespace
 
 Analyzer::Analyzer(const fs::path& model_dir, AnalyzerOptions options) : bundle_(model::load_bundle(model_dir)), options_(options) {
