@@ -1,10 +1,12 @@
 // Writes small real XGBoost models (gbtree, 3 classes, 4 features, a few rounds), trained
-// through hemolens' own Booster: the seeds of fuzz_model.
+// through hemolens' own Booster, and an SVM member trained on the same rows: the seeds of
+// fuzz_model.
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "model/svm.hpp"
 #include "model/xgboost.hpp"
 
 int main(int argc, char** argv) {
@@ -31,5 +33,8 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rounds; ++r) b.update(r, train);
     b.save(std::string(argv[1]) + "/model-" + std::to_string(rounds) + ".json");
   }
+  std::vector<int> labels;
+  for (float v : y) labels.push_back(int(v));
+  Svm::train(x.data(), labels, 90, 4, 3, {}).save(std::string(argv[1]) + "/svm.bin");
   return 0;
 }

@@ -75,6 +75,16 @@ const std::filesystem::path& sample_bundle() {
   return bundle;
 }
 
+model::TrainParams quick_train_params(int rounds) {
+  model::TrainParams p;
+  p.rounds = rounds;
+  p.early_stopping_rounds = 0;
+  p.device = "cpu";
+  p.threads = 2;
+  p.validation_fraction = 0.25;
+  return p;
+}
+
 CommandResult run_hemolens(const std::string& args, const std::string& env) {
   CommandResult r;
   // exec: hemolens takes the shell's place, so the resource use wait4 reports is its own.

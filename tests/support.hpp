@@ -11,6 +11,7 @@
 
 #include "hemolens/image.hpp"
 #include "hemolens/store.hpp"
+#include "model/train.hpp"
 
 namespace hemolens::test {
 
@@ -27,6 +28,10 @@ const StoreData& sample_store(std::filesystem::path* path = nullptr);
 // A model bundle trained on the sample store (20 rounds, seeded) with its anomaly forests,
 // made once per test process: what the explanation and server tests load.
 const std::filesystem::path& sample_bundle();
+
+// Training parameters for a quick model of the sample: `rounds` rounds without early stopping,
+// on the CPU, a quarter of the rows held back for the SVM's share when it is chosen.
+model::TrainParams quick_train_params(int rounds = 15);
 
 // `hemolens ARGS` as a user runs it, stdout and stderr together. `env` is put before the
 // command ("NAME=value ..."). status: the exit code; -1 when a signal ended it (signal says

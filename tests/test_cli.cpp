@@ -199,7 +199,7 @@ TEST(Cli, CompareTrainsEveryModelKindOnTheSameFolds) {
   const Result r = run("train " + store + " -o " + (dir.path / "m").string() + " --device cpu --compare --config " +
                        (dir.path / "quick.json").string());
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* model : {"gblinear (linear baseline)", "rf (random forest)", "gbtree", "dart"})
+  for (const char* model : {"gblinear (linear baseline)", "rf (random forest)", "gbtree", "dart", "gbtree+svm (the default)"})
     EXPECT_NE(r.output.find(model), std::string::npos) << model << " missing from:\n" << r.output;
   std::ifstream in(dir.path / "m" / "bundle.json");
   const std::string bundle{std::istreambuf_iterator<char>(in), {}};

@@ -79,7 +79,7 @@ TEST(Explain, RowsAreRankedAndGroupedBySchema) {
   const StoreData& s = t.store;
   const std::vector<Explanation> ex = explain_rows(t.bundle, s.features.data(), s.rows, s.cols, 5, 2);
   // The probabilities every output shows: the model's, calibrated by the bundle's triage.
-  std::vector<float> proba = predict_proba(t.bundle.booster, s.features.data(), s.rows, s.cols, 2);
+  std::vector<float> proba = blend_proba(t.bundle.booster, t.bundle.svm, s.features.data(), s.rows, s.cols, 2);
   ASSERT_TRUE(t.bundle.triage) << "the sample bundle is trained with a triage";
   t.bundle.triage->calibration.apply_in_place(proba.data(), s.rows, s.classes.size());
   ASSERT_EQ(ex.size(), s.rows);

@@ -144,6 +144,8 @@ TEST(JobSpec, BadValueTypesAreRefused) {
   EXPECT_NE(flt.find("slurm.cpus: must be an integer, got a float"), std::string::npos) << flt;
   const std::string num = parse_error(kMinimal + "[extract]\nbackend = 1\n");
   EXPECT_NE(num.find("extract.backend: must be a string, got an integer"), std::string::npos) << num;
+  const std::string flag = parse_error(kMinimal + "[model]\nsvm = \"no\"\n");
+  EXPECT_NE(flag.find("model.svm: must be true or false, got a string"), std::string::npos) << flag;
   const std::string table = parse_error(kMinimal + "model = 3\n");
   EXPECT_NE(table.find("model: must be a table"), std::string::npos) << table;
   const std::string path = parse_error("name = \"t\"\ndataset = \"\"\nrun_dir = \"r\"\n");

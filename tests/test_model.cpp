@@ -74,15 +74,7 @@ namespace {
 
 using test::sample_store;
 
-TrainParams quick() {
-  TrainParams p;
-  p.rounds = 15;
-  p.early_stopping_rounds = 0;
-  p.device = "cpu";
-  p.threads = 2;
-  p.validation_fraction = 0.25;
-  return p;
-}
+TrainParams quick() { return test::quick_train_params(); }
 
 nlohmann::json meta_for(const StoreData& s) {
   return {{"classes", s.classes}, {"feature_names", s.feature_names}, {"schema_hash", s.meta.schema_hash}, {"schema_version", s.meta.schema_version}};

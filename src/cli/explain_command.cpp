@@ -99,6 +99,7 @@ void print_contributions(const ModelBundle& b, const StoreData& s, const Explana
   const std::string& cls = b.classes[std::size_t(e.predicted)];
   std::printf("\nwhy %s: the features that moved the decision most (SHAP contributions to the model's score for %s;\n"
               "positive: towards %s, negative: away from it)\n", cls.c_str(), cls.c_str(), cls.c_str());
+  if (const std::string scope = explanation_scope(b); !scope.empty()) std::printf("(%s)\n", scope.c_str());
   for (const auto& c : e.top) {
     const std::string& name = b.feature_names[c.feature];
     const FeatureInfo* info = info_of(name);

@@ -52,11 +52,23 @@ void write_bundle_meta(const fs::path& dir, nlohmann::json meta) {
 }
 
 void save_bundle(const fs::path& dir, const Booster& booster, nlohmann::json meta, const std::function<void(const fs::path&)>& add_parts) {
+  save_bundle(dir, booster, std::nullopt, std::move(meta), add_parts);
+}
+
+void save_bundle(const fs::path& dir, const Booster& booster, const std::optional<SvmMember>& svm, nlohmann::json meta,
+                 const std::function<void(const fs::path&)>& add_parts) {
   remove_stale_temporaries(dir);
   const fs::path tmp = temporary_path(dir);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   booster.save(tmp / "model.json");
+  if (svm) {
+    svm->svm.save(tmp / kSvmFile);
+    meta["svm"] = {{"file", kSvmFile},
+                   {"xxh3", file_xxh3(tmp / kSvmFile)},
+                   {"weight", svm->weight},
+                   {"support_vectors", svm->svm.support_vectors()}};
+  }
   crash_point("bundle:model-saved");
   const XgbInfo xgb = xgboost_info();
   meta["format"] = "hemolens-model-bundle";
@@ -104,6 +116,26 @@ void check_fits_model(const ModelBundle& b) {
                                 std::to_string(shape.features));
 }
 
+// The SVM member bundle.json names: its file whole (hash), its share a number in (0, 1], its
+// shape the bundle's.
+SvmMember load_svm_member(const ModelBundle& b) {
+  const fs::path& dir = b.dir;
+  const nlohmann::json& entry = b.meta["svm"];
+  if (!entry.is_object()) throw bundle_error(dir, "bundle.json: 'svm' must be an object");
+  if (entry.value("file", nlohmann::json()) != kSvmFile) throw bundle_error(dir, std::string("bundle.json: the SVM's file must be ") + kSvmFile);
+  const double weight = field<double>(dir, entry, "weight", "a number");
+  if (!(weight > 0 && weight <= 1)) throw bundle_error(dir, "bundle.json: the SVM's weight must be in (0, 1]");
+  const fs::path file = dir / kSvmFile;
+  if (!fs::exists(file)) throw bundle_error(dir, std::string(kSvmFile) + " is missing");
+  if (file_xxh3(file) != field<std::string>(dir, entry, "xxh3", "a hash"))
+    throw bundle_error(dir, std::string(kSvmFile) + " does not match the hash recorded in bundle.json (damaged or truncated)");
+  try {
+    return SvmMember{Svm::load(file, b.classes.size(), b.feature_names.size()), weight};
+  } catch (const std::runtime_error& e) {
+    throw bundle_error(dir, e.what());
+  }
+}
+
 }  // namespace
 
 ModelBundle load_bundle(const fs::path& dir) {
@@ -131,6 +163,7 @@ ModelBundle load_bundle(const fs::path& dir) {
   b.schema_hash = field<std::string>(dir, b.meta, "schema_hash", "a schema hash");
   b.booster = Booster::load(model_file);
   check_fits_model(b);
+  if (b.meta.contains("svm")) b.svm = load_svm_member(b);
   if (b.meta.contains("triage")) {
     try {
       b.triage = Triage::from_json(b.meta["triage"], b.classes);

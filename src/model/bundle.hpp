@@ -8,6 +8,8 @@
 //                          of its own content (content_xxh3: an edited bundle.json is refused)
 //                          "triage" holds the calibration, the review policy and the
 //                          conformal cuts (model/triage.hpp), checked on loading
+//   MODEL_DIR/svm.bin      the SVM member (model/svm.hpp), when trained with one; bundle.json's
+//                          "svm" holds its hash and its share of the averaged probabilities
 //   MODEL_DIR/anomaly-<hash>.bin  the isolation forests (model/anomaly.hpp), when fitted
 // No pickles. Written to MODEL_DIR.tmp-<host>-<pid> and renamed, so a bundle is whole or absent.
 #pragma once
@@ -20,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hemolens/store.hpp"
+#include "model/classifier.hpp"
 #include "model/triage.hpp"
 #include "model/xgboost.hpp"
 
@@ -27,11 +30,13 @@ namespace hemolens::model {
 
 // 2: bundle.json carries content_xxh3, the hash of everything else in it (classes included).
 inline constexpr int kBundleVersion = 2;
+inline constexpr const char* kSvmFile = "svm.bin";
 
 struct ModelBundle {
   std::filesystem::path dir;
   nlohmann::json meta;  // bundle.json
   Booster booster;
+  std::optional<SvmMember> svm;  // absent in a bundle of trees alone
   std::vector<std::string> classes, feature_names;
   std::string schema_hash;
   // Calibration, review policy and prediction sets ("triage" in bundle.json, written by
@@ -45,6 +50,9 @@ struct ModelBundle {
 // adds more files to it (the anomaly forests), and the directory is renamed to `dir` last:
 // a bundle is whole, with all its parts, or absent.
 void save_bundle(const std::filesystem::path& dir, const Booster& booster, nlohmann::json meta,
+                 const std::function<void(const std::filesystem::path& staging)>& add_parts = {});
+// The same with the SVM member (svm.bin, and "svm" in bundle.json), when there is one.
+void save_bundle(const std::filesystem::path& dir, const Booster& booster, const std::optional<SvmMember>& svm, nlohmann::json meta,
                  const std::function<void(const std::filesystem::path& staging)>& add_parts = {});
 
 // Throws std::runtime_error naming the directory and what is wrong (missing, damaged,

@@ -54,8 +54,7 @@ std::vector<Explanation> explain_rows(const ModelBundle& bundle, const float* x,
     throw std::runtime_error("explain: rows of " + std::to_string(cols) + " features, the model takes " + std::to_string(bundle.feature_names.size()));
   if (rows == 0) return {};
   const ShapValues shap = shap_values(bundle.booster, x, rows, cols, threads);
-  std::vector<std::size_t> shape;
-  std::vector<float> proba = predict_type(bundle.booster, x, rows, cols, 0, threads, &shape);
+  std::vector<float> proba = blend_proba(bundle.booster, bundle.svm, x, rows, cols, threads);
   calibrate(bundle, proba.data(), rows);  // the probabilities every output shows
   const std::vector<float> margin = margins(bundle.booster, x, rows, cols, threads);
   const std::size_t k = shap.classes;
@@ -84,6 +83,14 @@ std::vector<Explanation> explain_rows(const ModelBundle& bundle, const float* x,
     e.top.resize(keep);
   }
   return out;
+}
+
+std::string explanation_scope(const ModelBundle& bundle) {
+  if (!bundle.svm) return "";
+  const int svm = int(std::lround(100 * bundle.svm->weight));
+  return "the contributions are those of the boosted trees, which give " + std::to_string(100 - svm) +
+         " % of the probabilities; the RBF SVM gives the other " + std::to_string(svm) +
+         " % and has no exact per-feature attribution";
 }
 
 std::string top_features_summary(const Explanation& e, const std::vector<std::string>& feature_names, int k) {

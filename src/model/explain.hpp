@@ -4,6 +4,12 @@
 // For each row and class, the contributions of all features plus the bias add up to the
 // model's margin for that class (the log-odds-like score before softmax): that additivity is
 // what makes them readable as "this feature pushed towards / away from the class".
+//
+// With an SVM member (model/svm.hpp) the class and probabilities are the averaged model's, and
+// the contributions are the trees' for that class: an RBF machine has no exact per-feature
+// attribution (its kernel multiplies the features' terms), so its share of the probabilities
+// (bundle.json "svm" "weight") is named beside the explanation instead of being spread over
+// features by an approximation.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -49,6 +55,11 @@ std::string feature_group(const std::string& feature_name);
 // One explanation per row of a rows x cols table (the bundle's feature columns).
 std::vector<Explanation> explain_rows(const ModelBundle& bundle, const float* x, std::size_t rows, std::size_t cols, int top_k,
                                       int threads = 0);
+
+// What the contributions explain, in words: "" for a bundle of trees alone; with an SVM member,
+// that they are the trees' and what share of the probabilities the SVM holds. Every output
+// that shows contributions shows this beside them.
+std::string explanation_scope(const ModelBundle& bundle);
 
 // "nucleus_area +0.84; cell_hue_mean -0.31; ..." (top k): the column `predict --explain` adds.
 std::string top_features_summary(const Explanation& e, const std::vector<std::string>& feature_names, int k = 3);

@@ -22,7 +22,7 @@ Predictions predict_store(const ModelBundle& bundle, const StoreData& store, con
   Predictions p;
   p.classes = bundle.classes.size();
   if (store.rows == 0) return p;
-  p.raw_proba = predict_proba(bundle.booster, store.features.data(), store.rows, store.cols, threads);
+  p.raw_proba = blend_proba(bundle.booster, bundle.svm, store.features.data(), store.rows, store.cols, threads);
   p.proba = p.raw_proba;
   calibrate(bundle, p.proba.data(), store.rows);
   p.predicted = argmax_rows(p.proba, p.classes);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include "hemolens/backend.hpp"
@@ -87,6 +88,9 @@ nlohmann::json TrainParams::to_json() const {
           {"validation_fraction", validation_fraction},
           {"refit_all", refit_all},
           {"balance_classes", balance_classes},
+          {"svm", svm},
+          {"svm_c", svm_c},
+          {"svm_weight", svm_weight},
           {"seed", seed},
           {"device", device},
           {"threads", threads}};
@@ -118,6 +122,9 @@ TrainParams TrainParams::from_json(const nlohmann::json& j, const std::string& s
   p.validation_fraction = merged["validation_fraction"];
   p.refit_all = merged["refit_all"];
   p.balance_classes = merged["balance_classes"];
+  p.svm = merged["svm"];
+  p.svm_c = merged["svm_c"];
+  p.svm_weight = merged["svm_weight"];
   p.seed = merged["seed"];
   p.device = merged["device"];
   p.threads = merged["threads"];
@@ -131,6 +138,8 @@ TrainParams TrainParams::from_json(const nlohmann::json& j, const std::string& s
   if (!(p.subsample > 0 && p.subsample <= 1) || !(p.colsample_bytree > 0 && p.colsample_bytree <= 1))
     bad("subsample and colsample_bytree must be in (0, 1]");
   if (!(p.validation_fraction > 0 && p.validation_fraction < 0.5)) bad("validation_fraction must be in (0, 0.5)");
+  if (!(p.svm_c > 0)) bad("svm_c must be positive");
+  if (!(p.svm_weight == -1.0 || (p.svm_weight >= 0 && p.svm_weight <= 1))) bad("svm_weight must be -1 (chosen by training) or in [0, 1]");
   return p;
 }
 
@@ -252,6 +261,15 @@ Fitted fit(const Table& t, const std::vector<std::size_t>& rows, const std::vect
   return f;
 }
 
+// The SVM member trained on `rows`; none when they hold fewer than two classes.
+std::optional<Svm> train_svm(const Table& t, const std::vector<std::size_t>& rows, const TrainParams& p) {
+  std::vector<int> labels;
+  for (std::size_t r : rows) labels.push_back(t.labels[r]);
+  if (std::set<int>(labels.begin(), labels.end()).size() < 2) return std::nullopt;
+  const std::vector<float> x = gather(t, rows);
+  return Svm::train(x.data(), labels, rows.size(), t.cols, t.classes.size(), {p.svm_c, p.balance_classes, p.seed});
+}
+
 Fitted fit_selecting_rounds(const Table& t, const std::vector<std::size_t>& rows, const TrainParams& p, std::uint64_t seed) {
   const int vk = std::max(2, int(std::lround(1.0 / p.validation_fraction)));
   std::vector<int> labels;
@@ -261,12 +279,37 @@ Fitted fit_selecting_rounds(const Table& t, const std::vector<std::size_t>& rows
   for (std::size_t j = 0; j < rows.size(); ++j) (vfold[j] == 0 ? valid_rows : fit_rows).push_back(rows[j]);
   Fitted chosen = fit(t, fit_rows, valid_rows, p);
   chosen.chosen_round = chosen.best_round;
-  if (!p.refit_all || p.booster == "rf") return chosen;
-  TrainParams all = p;
-  all.rounds = std::max(1, int(std::lround(chosen.best_round * double(rows.size()) / double(fit_rows.size()))));
-  Fitted f = fit(t, rows, {}, all);
-  f.chosen_round = chosen.best_round;
-  f.seconds += chosen.seconds;
+  // The SVM's share: fixed, or the one that predicts the early-stopping split best, both
+  // members trained on the other rows (the split is never trained on, so the share is honest).
+  double svm_weight = p.svm ? p.svm_weight : 0.0;
+  const auto t0 = Clock::now();
+  std::optional<Svm> svm;
+  if (p.svm && svm_weight < 0) {
+    svm = train_svm(t, fit_rows, p);
+    svm_weight = 0;
+    if (svm) {
+      std::vector<int> truth;
+      for (std::size_t r : valid_rows) truth.push_back(t.labels[r]);
+      const std::vector<float> sv = gather(t, valid_rows);
+      svm_weight = choose_svm_weight(predict_proba(chosen.booster, t, valid_rows, p.threads),
+                                     svm->predict_proba(sv.data(), valid_rows.size(), p.threads), truth, t.classes.size());
+    }
+  }
+  const bool refit = p.refit_all && p.booster != "rf";
+  if (svm_weight > 0 && (refit || !svm)) svm = train_svm(t, refit ? rows : fit_rows, p);
+  const double svm_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  Fitted f;
+  if (refit) {
+    TrainParams all = p;
+    all.rounds = std::max(1, int(std::lround(chosen.best_round * double(rows.size()) / double(fit_rows.size()))));
+    f = fit(t, rows, {}, all);
+    f.chosen_round = chosen.best_round;
+    f.seconds += chosen.seconds;
+  } else {
+    f = std::move(chosen);
+  }
+  if (svm_weight > 0 && svm) f.svm = SvmMember{std::move(*svm), svm_weight};
+  f.seconds += svm_seconds;
   return f;
 }
 
@@ -286,6 +329,11 @@ std::vector<float> predict_proba(const Booster& b, const Table& t, const std::ve
   return predict_proba(b, x.data(), rows.size(), t.cols, threads);
 }
 
+std::vector<float> predict_proba(const Fitted& f, const Table& t, const std::vector<std::size_t>& rows, int threads) {
+  const std::vector<float> x = gather(t, rows);
+  return blend_proba(f.booster, f.svm, x.data(), rows.size(), t.cols, threads);
+}
+
 CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::uint64_t seed) {
   CvResult r;
   r.predicted.assign(t.rows, 0);
@@ -297,7 +345,7 @@ CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::ui
     Fitted f = fit_selecting_rounds(t, train_rows, p, p.seed + std::uint64_t(k) + 1);
     r.seconds += f.seconds;
     const std::size_t classes = t.classes.size();
-    const std::vector<float> proba = predict_proba(f.booster, t, test_rows, p.threads);
+    const std::vector<float> proba = predict_proba(f, t, test_rows, p.threads);
     const std::vector<int> pred = argmax_rows(proba, classes);
     r.proba.resize(t.rows * classes);
     std::vector<int> truth;
@@ -309,8 +357,8 @@ CvResult cross_validate(const Table& t, const TrainParams& p, int folds, std::ui
     const Metrics m = compute_metrics(truth, pred, t.classes);
     r.fold_accuracy.push_back(m.accuracy);
     r.fold_macro_f1.push_back(m.macro_f1);
-    spdlog::info("fold {}/{}: accuracy {:.4f}, macro-F1 {:.4f}, {} rounds, {:.1f} s", k + 1, folds, m.accuracy, m.macro_f1,
-                 f.best_round, f.seconds);
+    spdlog::info("fold {}/{}: accuracy {:.4f}, macro-F1 {:.4f}, {} rounds, SVM share {:.2f}, {:.1f} s", k + 1, folds, m.accuracy,
+                 m.macro_f1, f.best_round, f.svm ? f.svm->weight : 0.0, f.seconds);
   }
   r.pooled = compute_metrics(t.labels, r.predicted, t.classes);
   return r;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/classifier.hpp"
 #include "model/metrics.hpp"
 #include "model/xgboost.hpp"
 
@@ -32,6 +33,13 @@ struct TrainParams {
   // row count: the model then learns from every labelled image instead of 6 in 7.
   bool refit_all = true;
   bool balance_classes = true;  // weight = n / (classes x n_class): every class weighs the same in total
+  // The SVM member (model/svm.hpp): trained beside the trees on the same rows, its
+  // probabilities averaged with theirs. svm_weight in [0, 1]: its share, fixed (0.7, the best
+  // share on the screen's folds: benchmarks/RESULTS.md, "The SVM member"); -1: chosen per
+  // model on the early-stopping split (lowest log-loss, both members trained on the other rows).
+  bool svm = true;
+  double svm_c = 10.0;
+  double svm_weight = 0.7;
   std::uint64_t seed = 42;
   std::string device = "auto";  // cpu, cuda, auto
   int threads = 0;              // 0: all cores
@@ -51,6 +59,7 @@ struct Table {
 
 struct Fitted {
   Booster booster;
+  std::optional<SvmMember> svm;  // with TrainParams::svm and a share above 0
   int best_round = 0;   // rounds in the model
   int chosen_round = 0; // rounds chosen by early stopping (before a refit on all rows)
   std::string device;   // "cpu" or "cuda"
@@ -81,9 +90,11 @@ Fitted fit_selecting_rounds(const Table& t, const std::vector<std::size_t>& rows
 // Trains on the whole table with a stratified validation split taken from it.
 Fitted fit_with_validation(const Table& t, const TrainParams& p);
 
-// Class probabilities (rows x classes) of the given rows.
+// Class probabilities (rows x classes) of the given rows: the trees' alone, or (Fitted) both
+// members' averaged (blend_proba).
 std::vector<float> predict_proba(const Booster& b, const Table& t, const std::vector<std::size_t>& rows, int threads);
 std::vector<float> predict_proba(const Booster& b, const float* features, std::size_t rows, std::size_t cols, int threads);
+std::vector<float> predict_proba(const Fitted& f, const Table& t, const std::vector<std::size_t>& rows, int threads);
 
 struct CvResult {
   Metrics pooled;                // out-of-fold predictions of all folds together

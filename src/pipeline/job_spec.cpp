@@ -45,6 +45,12 @@ int get_int(const Source& src, const toml::node& n, const std::string& key, long
   return static_cast<int>(*v);
 }
 
+bool get_bool(const Source& src, const toml::node& n, const std::string& key) {
+  const auto v = n.value_exact<bool>();
+  if (!v) src.fail(&n, key, "must be true or false, got " + type_name(n));
+  return *v;
+}
+
 // A share of the images: above 0 and at most `max` (which names itself in the message).
 double get_fraction(const Source& src, const toml::node& n, const std::string& key, double max, const std::string& max_text) {
   double v = 0;
@@ -166,7 +172,8 @@ void read_model(const Source& src, const toml::table& t, ModelParams& m) {
              {{"seed", [&](const toml::node& n, const std::string& k) { m.seed = get_int(src, n, k, 0, std::numeric_limits<int>::max()); }},
               {"rounds", [&](const toml::node& n, const std::string& k) { m.rounds = get_int(src, n, k, 1, 1000000); }},
               {"device", [&](const toml::node& n, const std::string& k) { m.device = get_choice(src, n, k, {"cpu", "cuda", "auto"}); }},
-              {"cv", [&](const toml::node& n, const std::string& k) { m.cv = get_int(src, n, k, 0, 20); }}});
+              {"cv", [&](const toml::node& n, const std::string& k) { m.cv = get_int(src, n, k, 0, 20); }},
+              {"svm", [&](const toml::node& n, const std::string& k) { m.svm = get_bool(src, n, k); }}});
 }
 
 void read_test(const Source& src, const toml::table& t, TestParams& test, const fs::path& base) {

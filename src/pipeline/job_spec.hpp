@@ -8,7 +8,7 @@
 //   dataset = "../data/sample"            # optional (else --dataset or HEMOLENS_DATASET)
 //   run_dir = "../out/runs/sample"        # where shards, the merged store, logs and state go
 //   [extract]  shards = 4, backend = "cpu", threads = 0, batch = 32
-//   [model]    seed = 42, rounds = 100, device = "auto", cv = 5
+//   [model]    seed = 42, rounds = 100, device = "auto", cv = 5, svm = true
 //   [test]     fraction = 0.2  or  dataset = "../data/test"
 //   [slurm]    partition, account, qos, constraint, time, cpus, mem, gres, array_limit
 //   [slurm.train]  gres = "gpu:1"         # per-stage override of any [slurm] key
@@ -48,6 +48,7 @@ struct ModelParams {
   int rounds = 100;
   std::string device = "auto";  // cpu | cuda | auto
   int cv = 0;                   // >= 2: the train stage also cross-validates with this many folds
+  bool svm = true;              // the classifier's SVM member (docs/training.md)
 };
 
 // [test]: the images the chain judges the model on, never used to train it: a second dataset

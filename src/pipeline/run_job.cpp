@@ -158,6 +158,7 @@ void run_train_task(const RunContext& ctx, int /*task*/) {
   p.seed = std::uint64_t(ctx.spec.model.seed);
   p.rounds = ctx.spec.model.rounds;
   p.device = ctx.spec.model.device;
+  p.svm = ctx.spec.model.svm;
   model::TrainingRun run;  // one cross-validation, the default triage
   run.store = ctx.layout.training_store();
   run.output = ctx.layout.model_dir();

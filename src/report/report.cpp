@@ -10,6 +10,7 @@
 
 #include "hemolens/atomic_file.hpp"
 #include "hemolens/schema.hpp"
+#include "model/explain.hpp"
 
 namespace fs = std::filesystem;
 
@@ -174,7 +175,9 @@ std::string top_features(const model::ModelBundle& bundle) {
   for (const auto& f : feature_schema().features)
     if (std::find(names.begin(), names.end(), f.name) != names.end())
       descriptions += "<dt>" + escape(f.name) + "</dt><dd>" + escape(f.group + ", " + f.region + ": " + f.description) + "</dd>";
+  const std::string scope = model::explanation_scope(bundle);
   return bars_svg("Most important features", names, values, values.empty() ? 1 : values[0], "%.1f %%", "#2b6cb0") +
+         (scope.empty() ? "" : "<p role=\"note\">Split gain of the boosted trees: " + escape(scope) + ".</p>") +
          "<details><summary>What these features are</summary>" + descriptions + "</dl></details>";
 }
 

@@ -220,7 +220,10 @@ nlohmann::json Analyzer::model_json() const {
           {"anomaly", anomaly},
           {"versions", {{"hemolens", kEngineVersion}, {"model_engine", get("engine_version")}, {"xgboost", model::xgboost_info().version()}}},
           {"limits", {{"max_pixels", options_.limits.max_pixels}, {"min_side", options_.limits.min_side}}},
-          {"top_features", options_.top_features}};
+          {"top_features", options_.top_features},
+          {"svm_member", bundle_.svm ? nlohmann::json{{"weight", bundle_.svm->weight}, {"support_vectors", bundle_.svm->svm.support_vectors()}}
+                                     : nlohmann::json(nullptr)},
+          {"explanation_scope", model::explanation_scope(bundle_)}};
 }
 
 }  // namespace hemolens::serve
