@@ -125,6 +125,11 @@ TEST(Svm, CraftedFilesAreRefusedBeforeAnythingIsAllocated) {
     EXPECT_NE(error.find(why), std::string::npos) << error;
     EXPECT_NE(error.find(file.string()), std::string::npos) << error;
   }
+  // A header of 0 features, asked for as such (as the fuzz target asks for what a header claims).
+  const fs::path none = dir.path / "no-features.bin";
+  std::ofstream(none, std::ios::binary) << at(12, u32(0));
+  const std::string error = test::error_of([&] { Svm::load(none, 3, 0); });
+  EXPECT_NE(error.find("an impossible SVM header"), std::string::npos) << error;
 }
 
 TEST(Blend, TheShareWithTheLowestLogLossOnHeldBackRowsIsChosen) {

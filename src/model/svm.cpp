@@ -29,7 +29,7 @@ void quiet(const char*) {}
 }  // namespace
 
 struct Svm::Parts {
-  std::size_t classes = 0, cols = 0;
+  std::size_t classes = 0, cols = 0, vectors = 0;  // vectors: support vectors
   std::vector<float> mean, inv_scale;
   double gamma = 0;
   std::vector<int> label, count;               // per model class (classes that had rows)
@@ -43,8 +43,6 @@ struct Svm::Parts {
   std::vector<double*> coef_rows;
   svm_model model{};
 
-  std::size_t vectors() const { return count.empty() ? 0 : sv.size() / cols; }
-
   float standardize(float v, std::size_t j) const {
     if (std::isnan(v)) return 0.0f;
     return std::clamp((v - mean[j]) * inv_scale[j], -kClip, kClip);
@@ -57,7 +55,7 @@ struct Svm::Parts {
   }
 
   void build_view() {
-    const std::size_t l = vectors(), k = label.size();
+    const std::size_t l = vectors, k = label.size();
     nodes.assign(l * (cols + 1), svm_node{});
     sv_rows.resize(l);
     for (std::size_t i = 0; i < l; ++i) {
@@ -92,7 +90,7 @@ Svm& Svm::operator=(Svm&&) noexcept = default;
 
 std::size_t Svm::classes() const { return parts_->classes; }
 std::size_t Svm::features() const { return parts_->cols; }
-std::size_t Svm::support_vectors() const { return parts_->vectors(); }
+std::size_t Svm::support_vectors() const { return parts_->vectors; }
 
 Svm Svm::train(const float* features, const std::vector<int>& labels, std::size_t rows, std::size_t cols, std::size_t classes,
                const SvmParams& p) {
@@ -172,6 +170,7 @@ Svm Svm::train(const float* features, const std::vector<int>& labels, std::size_
 
   // Copy the model out of LIBSVM (its support vectors point into `nodes`) into owned arrays.
   const std::size_t k = std::size_t(trained->nr_class), l = std::size_t(trained->l), pairs = k * (k - 1) / 2;
+  m.vectors = l;
   m.label.assign(trained->label, trained->label + k);
   m.count.assign(trained->nSV, trained->nSV + k);
   m.rho.assign(trained->rho, trained->rho + pairs);
@@ -238,7 +237,7 @@ void Svm::save(const std::filesystem::path& file) const {
   const Parts& m = *parts_;
   std::string out(kMagic, sizeof kMagic);
   const std::uint32_t head[4] = {std::uint32_t(m.classes), std::uint32_t(m.cols), std::uint32_t(m.label.size()),
-                                 std::uint32_t(m.vectors())};
+                                 std::uint32_t(m.vectors)};
   put(out, head, 4);
   put(out, &m.gamma, 1);
   put(out, m.mean.data(), m.cols);
@@ -274,7 +273,7 @@ Svm Svm::load(const std::filesystem::path& file, std::size_t classes, std::size_
   if (cls != classes || cols != features)
     bad("an SVM for " + std::to_string(cls) + " classes and " + std::to_string(cols) + " features, the bundle says " +
         std::to_string(classes) + " and " + std::to_string(features));
-  if (cls > kMaxClasses || cols > kMaxFeatures || l > kMaxVectors || k < 2 || k > cls) bad("an impossible SVM header");
+  if (cls > kMaxClasses || cols < 1 || cols > kMaxFeatures || l > kMaxVectors || k < 2 || k > cls) bad("an impossible SVM header");
   const std::uint64_t pairs = k * (k - 1) / 2;
   const std::uint64_t expected = head_bytes + 8 * cols + 8 * k + 24 * pairs + 8 * (k - 1) * l + 4 * l * cols;
   if (size != expected)
@@ -284,6 +283,7 @@ Svm Svm::load(const std::filesystem::path& file, std::size_t classes, std::size_
   Reader b{body};
   m.classes = cls;
   m.cols = cols;
+  m.vectors = l;
   b.get(m.mean, cols);
   b.get(m.inv_scale, cols);
   b.get(m.label, k);

@@ -290,9 +290,9 @@ Fitted fit_selecting_rounds(const Table& t, const std::vector<std::size_t>& rows
     if (svm) {
       std::vector<int> truth;
       for (std::size_t r : valid_rows) truth.push_back(t.labels[r]);
-      const std::vector<float> sv = gather(t, valid_rows);
-      svm_weight = choose_svm_weight(predict_proba(chosen.booster, t, valid_rows, p.threads),
-                                     svm->predict_proba(sv.data(), valid_rows.size(), p.threads), truth, t.classes.size());
+      const std::vector<float> xv = gather(t, valid_rows);
+      svm_weight = choose_svm_weight(predict_proba(chosen.booster, xv.data(), valid_rows.size(), t.cols, p.threads),
+                                     svm->predict_proba(xv.data(), valid_rows.size(), p.threads), truth, t.classes.size());
     }
   }
   const bool refit = p.refit_all && p.booster != "rf";
